@@ -1,0 +1,34 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+# Both install what is missing first: system packages (system-packages.txt)
+# and a .venv with the project and its development extras.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint system clean
+
+demo: system $(STAMP)
+	$(BIN)/hangcho-gateway demo
+
+test: system $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: system $(STAMP)
+	$(BIN)/python -m bench.run
+
+system:
+	@PYTHON=$(PYTHON) scripts/ensure-system-packages
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
