@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import copy
+import tomllib
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,36 +15,16 @@ from gateway.dispatch import OpenCounter, State, handle
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MORNING = datetime(2026, 11, 23, 7, 30, tzinfo=HCM).timestamp()
 
-SMALL_CENTER = {
-    "center": {"id": "test", "name": "Trung tâm thử nghiệm", "ward": "Phường Thử"},
-    "dispatch": {
-        "priority_mode": "in_row",
-        "priority_limit": 2,
-        "starvation_minutes": 30,
-        "min_recalls_before_no_show": 2,
-        "eta_min_samples": 3,
-    },
-    "services": [
-        {"code": "A", "name": "Chứng thực", "prior_minutes": 5},
-        {"code": "B", "name": "Hộ tịch", "prior_minutes": 10},
-        {"code": "C", "name": "Đất đai", "last": 5},
-    ],
-    "priority_classes": [
-        {"code": "cao_tuoi", "name": "Người cao tuổi"},
-        {"code": "khuyet_tat", "name": "Người khuyết tật"},
-    ],
-    "counters": [
-        {"number": 1, "tiers": [["A"], ["B"]]},
-        {"number": 2, "tiers": [["B"], ["A"]]},
-        {"number": 3, "tiers": [["C"]]},
-    ],
-}
+SMALL_CENTER_FILE = Path(__file__).parent / "data" / "small_center.toml"
 
 
-def make_center(**dispatch):
-    data = copy.deepcopy(SMALL_CENTER)
+def make_center(counters=None, **dispatch):
+    """The small test center (tests/data/small_center.toml), optionally changed."""
+    data = tomllib.loads(SMALL_CENTER_FILE.read_text(encoding="utf-8"))
     data["dispatch"].update(dispatch)
-    return center_from_dict(data, source="test.toml")
+    if counters is not None:
+        data["counters"] = counters
+    return center_from_dict(data, source=str(SMALL_CENTER_FILE))
 
 
 class Desk:
@@ -67,6 +48,16 @@ class Desk:
 
         events = self(CallNext(counter), after).events
         return events[-1].ticket if events else None
+
+    def serve(self, counter: int, after: float = 1.0) -> str | None:
+        """Call the next ticket and serve it to the end: what a counter does all day."""
+        from gateway.dispatch import Complete, StartService
+
+        ticket = self.call(counter, after)
+        if ticket is not None:
+            self(StartService(counter))
+            self(Complete(counter))
+        return ticket
 
     def ticket(self, ticket_id: str):
         return self.state.tickets[ticket_id]
