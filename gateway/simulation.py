@@ -249,7 +249,7 @@ def day_report(state: State) -> list[ServiceReport]:
     for t in state.tickets.values():
         r = reports[t.id[0]]
         r.tickets += 1
-        if t.state is DONE:
+        if t.state == DONE:
             r.served += 1
             r.resolved += t.outcome == "resolved"
             r.forwarded += t.outcome == "forwarded"

@@ -76,7 +76,7 @@ def _counter(state: State, number: object) -> CounterState:
 
 def _open_counter(state: State, number: object) -> CounterState:
     c = _counter(state, number)
-    if c.status is not OPEN:
+    if c.status != OPEN:
         raise IllegalTransition(
             f"Quầy {number} đang {_STATUS_VI[c.status]}, cần mở quầy trước",
             f"counter {number} is {c.status}; open it first",
@@ -164,7 +164,7 @@ def _call_ticket(state: State, c: cmd.CallTicket, now: float) -> list[ev.Event]:
     counter = _open_counter(state, c.counter)
     _idle(counter)
     t = _ticket(state, c.ticket)
-    if t.state is not WAITING and t.state is not PARKED:
+    if t.state != WAITING and t.state != PARKED:
         raise IllegalTransition(
             f"Số {t.id} đang {_STATE_VI[t.state]}, không thể gọi", f"ticket {t.id} is {t.state}; cannot call it"
         )
@@ -230,14 +230,14 @@ def _park(state: State, c: cmd.Park, now: float) -> list[ev.Event]:
 
 def _unpark(state: State, c: cmd.Unpark, now: float) -> list[ev.Event]:
     t = _ticket(state, c.ticket)
-    if t.state is not PARKED:
+    if t.state != PARKED:
         raise IllegalTransition(f"Số {t.id} không ở trạng thái tạm hoãn", f"ticket {t.id} is {t.state}, not parked")
     return [ev.TicketUnparked(now, t.id)]
 
 
 def _cancel(state: State, c: cmd.Cancel, now: float) -> list[ev.Event]:
     t = _ticket(state, c.ticket)
-    if t.state is not WAITING and t.state is not PARKED:
+    if t.state != WAITING and t.state != PARKED:
         raise IllegalTransition(
             f"Số {t.id} đang {_STATE_VI[t.state]}, không thể hủy", f"ticket {t.id} is {t.state}; cannot cancel"
         )
@@ -249,9 +249,9 @@ def _cancel(state: State, c: cmd.Cancel, now: float) -> list[ev.Event]:
 def _set_status(status: str) -> Callable[[State, cmd.Command, float], list[ev.Event]]:
     def handler(state: State, c, now: float) -> list[ev.Event]:
         counter = _counter(state, c.counter)
-        if counter.status is status:
+        if counter.status == status:
             return []
-        if status is not OPEN:
+        if status != OPEN:
             _idle(counter)
         return [ev.CounterStatusChanged(now, counter.number, status)]
 
@@ -264,7 +264,7 @@ def _rate(state: State, c: cmd.Rate, now: float) -> list[ev.Event]:
             f"Điểm đánh giá phải từ 1 đến 5, nhận {c.score!r}", f"score must be 1–5, got {c.score!r}"
         )
     t = _ticket(state, c.ticket)
-    if t.state is not DONE:
+    if t.state != DONE:
         raise IllegalTransition(f"Số {t.id} chưa được phục vụ xong", f"ticket {t.id} is {t.state}, not done")
     if t.rating is not None:
         raise IllegalTransition(f"Số {t.id} đã được đánh giá", f"ticket {t.id} is already rated")

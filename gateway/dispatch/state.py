@@ -95,7 +95,7 @@ def head(heap: list) -> Ticket | None:
     while heap:
         entry = heap[0]
         t = entry[2]
-        if t.state is WAITING and t.token == entry[1]:
+        if t.state == WAITING and t.token == entry[1]:
             return t
         heapq.heappop(heap)
     return None
@@ -165,7 +165,7 @@ class State:
 
     def _called(self, e: ev.TicketCalled) -> None:
         t = self.tickets[e.ticket]
-        if t.state is WAITING:
+        if t.state == WAITING:
             self._dequeue(t)
         t.state, t.counter, t.called_at, t.recalls = CALLED, e.counter, e.at, 0
         t.directed_to = None
@@ -190,7 +190,7 @@ class State:
     def _completed(self, e: ev.TicketCompleted) -> None:
         t = self.tickets[e.ticket]
         t.state, t.ended_at, t.outcome, t.forwarded_to = DONE, e.at, e.outcome, e.forwarded_to
-        t.served_by = e.counter
+        t.served_by, t.counter = e.counter, None
         self.counters[e.counter].current = None
         s = self.stats[t.service]
         d = max(0.0, e.at - t.started_at)
@@ -224,7 +224,7 @@ class State:
 
     def _cancelled(self, e: ev.TicketCancelled) -> None:
         t = self.tickets[e.ticket]
-        if t.state is WAITING:
+        if t.state == WAITING:
             self._dequeue(t)
         t.state, t.ended_at = CANCELLED, e.at
 
@@ -232,7 +232,7 @@ class State:
         self.counters[e.counter].status = e.status
         self.capacity = dict.fromkeys(self.services, 0.0)
         for c in self.counters.values():
-            if c.status is OPEN:
+            if c.status == OPEN:
                 for rank, tier in enumerate(c.tiers):
                     for code in tier:
                         self.capacity[code] += FIRST_TIER_WEIGHT if rank == 0 else LOWER_TIER_WEIGHT
@@ -262,7 +262,7 @@ class State:
 
 
 def _live(entry: tuple) -> bool:
-    return entry[2].state is WAITING and entry[2].token == entry[1]
+    return entry[2].state == WAITING and entry[2].token == entry[1]
 
 
 _APPLY = {
