@@ -92,3 +92,12 @@ def desk_for():
 def desk(center, desk_for):
     """The small center with every counter open at 07:30."""
     return desk_for(center)
+
+
+@pytest.fixture
+def demo_center():
+    """The bundled demo center (gateway/centers/demo.toml): 6 services, 8 counters."""
+    from gateway.cli import _default_center
+    from gateway.config import load_center
+
+    return load_center(_default_center())
