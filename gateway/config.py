@@ -10,6 +10,7 @@ to fix it from the message alone.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PRIORITY_MODES = ("in_row", "ratio")
-_CODE_RE = re.compile(r"^[A-Z]$")
-_CLASS_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CODE_RE = re.compile(r"[A-Z]")
+_CLASS_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class ConfigError(ValueError):
@@ -92,7 +93,9 @@ def load_center(path: str | Path) -> CenterConfig:
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
     """Validate a parsed configuration; raise ConfigError naming the key."""
     v = _Validator(source)
+    v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters"))
     center = v.table(data, "center")
+    v.known(center, "center", ("id", "name", "ward", "timezone"))
     services = tuple(_service(v, s, f"services[{i}]") for i, s in enumerate(v.array(data, "services")))
     v.unique([s.code for s in services], "services", "code")
     codes = {s.code for s in services}
@@ -106,7 +109,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     tz = v.get(center, "center", "timezone", str, required=False, default="Asia/Ho_Chi_Minh")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" names a folder: IsADirectoryError
         v.fail("center.timezone", f"múi giờ không tồn tại (unknown time zone) {tz!r}")
     return CenterConfig(
         id=v.get(center, "center", "id", str),
@@ -122,15 +125,16 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
 
 def _service(v: _Validator, s: Any, where: str) -> Service:
     v.require_table(s, where)
+    v.known(s, where, ("code", "name", "first", "last", "prior_minutes"))
     code = v.get(s, where, "code", str)
-    if not _CODE_RE.match(code):
+    if not _CODE_RE.fullmatch(code):
         v.fail(f"{where}.code", f"phải là một chữ cái in hoa A–Z (must be one capital letter), got {code!r}")
     first = v.get(s, where, "first", int, required=False, default=1)
     last = v.get(s, where, "last", int, required=False, default=999)
     if not 0 <= first <= last <= 9999:
         v.fail(f"{where}.first", f"cần 0 ≤ first ≤ last ≤ 9999 (need 0 ≤ first ≤ last ≤ 9999), got {first}–{last}")
     prior = v.get(s, where, "prior_minutes", (int, float), required=False, default=None)
-    if prior is not None and prior <= 0:
+    if prior is not None and not (math.isfinite(prior) and prior > 0):
         v.fail(f"{where}.prior_minutes", f"phải dương (must be positive), got {prior}")
     name = v.get(s, where, "name", str)
     return Service(code, name, first, last, None if prior is None else float(prior))
@@ -138,14 +142,16 @@ def _service(v: _Validator, s: Any, where: str) -> Service:
 
 def _priority_class(v: _Validator, c: Any, where: str) -> PriorityClass:
     v.require_table(c, where)
+    v.known(c, where, ("code", "name"))
     code = v.get(c, where, "code", str)
-    if not _CLASS_RE.match(code):
+    if not _CLASS_RE.fullmatch(code):
         v.fail(f"{where}.code", f"chỉ a–z, 0–9, _ (only a–z, 0–9, _), got {code!r}")
     return PriorityClass(code, v.get(c, where, "name", str))
 
 
 def _counter(v: _Validator, c: Any, where: str, codes: set[str]) -> Counter:
     v.require_table(c, where)
+    v.known(c, where, ("number", "name", "tiers"))
     number = v.get(c, where, "number", int)
     if not 1 <= number <= 999:
         v.fail(f"{where}.number", f"cần 1–999 (need 1–999), got {number}")
@@ -178,11 +184,9 @@ def _rules(v: _Validator, d: Any) -> DispatchRules:
         if ints[key] < low:
             v.fail(f"dispatch.{key}", f"phải ≥ {low} (must be ≥ {low}), got {ints[key]}")
     starve = v.get(d, "dispatch", "starvation_minutes", (int, float), required=False, default=45.0)
-    if starve <= 0:
+    if not (math.isfinite(starve) and starve > 0):
         v.fail("dispatch.starvation_minutes", f"phải dương (must be positive), got {starve}")
-    unknown = set(d) - {"priority_mode", "starvation_minutes", *ints}
-    if unknown:
-        v.fail(f"dispatch.{sorted(unknown)[0]}", "khóa không được hỗ trợ (unknown key)")
+    v.known(d, "dispatch", ("priority_mode", "starvation_minutes", *ints))
     return DispatchRules(priority_mode=mode, starvation_minutes=float(starve), **ints)
 
 
@@ -194,6 +198,15 @@ class _Validator:
 
     def fail(self, key: str, reason: str):
         raise ConfigError(self.source, key, reason)
+
+    def known(self, table: dict, where: str, keys: tuple[str, ...]) -> None:
+        """A misspelt key would silently fall back to its default: refuse it instead."""
+        for key in table:
+            if key not in keys:
+                self.fail(
+                    f"{where}.{key}" if where else key,
+                    f"khóa không được hỗ trợ (unknown key); known: {', '.join(keys)}",
+                )
 
     def require_table(self, value: Any, where: str) -> None:
         if not isinstance(value, dict):

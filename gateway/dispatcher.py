@@ -32,10 +32,12 @@ class Dispatcher:
 
     def handle(self, command: Command, now: float) -> Decision:
         """One command, one transaction; raises DispatchError if refused."""
-        outcome = self.handle_many([(command, now)])[0]
-        if isinstance(outcome, DispatchError):
-            raise outcome
-        return outcome
+        decision = self._decide(command, now)
+        if decision.duplicate or not decision.events:
+            return decision
+        self.journal.append(((command.key, decision.events),))  # JournalError: nothing changed
+        self.state.commit(decision.events, command.key)
+        return decision
 
     def handle_many(self, items: Sequence[tuple[Command, float]]) -> list[Outcome]:
         """Several commands in one transaction; a refusal answers only its own command."""
@@ -62,7 +64,7 @@ class Dispatcher:
 
     def _decide(self, command: Command, now: float) -> Decision:
         key = getattr(command, "key", None)
-        if type(key) is str and key not in self.state.seen:
+        if key.__class__ is str and key not in self.state.seen:
             prior = self.journal.find(key)
             if prior is not None:
                 return Decision(prior, True)

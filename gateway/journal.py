@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from .dispatch.events import Event, event_data, event_from
+from .dispatch.events import DayOpened, Event, event_data, event_from
 
 migrations = Migrations("hangcho.journal")
 
@@ -29,11 +29,16 @@ def m001_events(db: Database) -> None:
         pk="seq",
         not_null={"cmd", "day", "at", "type", "data"},
     )
-    db["events"].create_index(["day", "seq"])
     db["events"].create_index(["key"])
+    # Where each business day starts, so replay needs no index on `events.day`:
+    # every index is one more page written, and fsync'd, on every commit.
+    db["days"].create({"day": str, "first_seq": int}, pk="day", not_null={"first_seq"})
 
 
-_INSERT = "INSERT INTO events (cmd, day, at, type, key, data) VALUES (?, ?, ?, ?, ?, ?)"
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_INSERT = "INSERT INTO events (seq, cmd, day, at, type, key, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_NEW_DAY = "INSERT INTO days (day, first_seq) VALUES (?, ?)"
+_SELECT = "SELECT cmd, key, type, at, data FROM events"
 Batch = tuple[str | None, tuple[Event, ...]]  # (idempotency key, one command's events)
 
 
@@ -48,50 +53,59 @@ class Journal:
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=FULL")
         migrations.apply(self.db)
-        row = self.db.execute(
-            "SELECT max(cmd), (SELECT day FROM events ORDER BY seq DESC LIMIT 1) FROM events"
+        self._seq, self._cmd = self.db.execute(
+            "SELECT coalesce(max(seq), 0), coalesce(max(cmd), 0) FROM events"
         ).fetchone()
-        self._cmd = row[0] or 0
-        self._day = row[1]
+        last = self.db.execute("SELECT day, first_seq FROM days ORDER BY first_seq DESC LIMIT 1").fetchone()
+        self._day, self._day_seq = last if last else (None, 0)
 
     def append(self, batches: Iterable[Batch]) -> None:
         """Write several commands' events in one transaction (group commit)."""
         rows = []
-        cmd, day = self._cmd, self._day
+        days = []
+        seq, cmd, day = self._seq, self._cmd, self._day
         for key, events in batches:
             cmd += 1
             for e in events:
-                if type(e).__name__ == "DayOpened":
+                seq += 1
+                if e.__class__ is DayOpened:
                     day = e.day
-                rows.append((cmd, day, e.at, type(e).__name__, key, json.dumps(event_data(e), ensure_ascii=False)))
+                    days.append((day, seq))
+                rows.append((seq, cmd, day, e.at, e.__class__.__name__, key, _encode(event_data(e))))
         if not rows:
             return
+        conn = self.db.conn
         try:
-            with self.db.atomic():
-                self.db.conn.executemany(_INSERT, rows)
+            # The connection's own transaction: the INSERT begins it, the block commits it.
+            with conn:
+                if days:
+                    conn.executemany(_NEW_DAY, days)
+                if len(rows) == 1:
+                    conn.execute(_INSERT, rows[0])
+                else:
+                    conn.executemany(_INSERT, rows)
         except sqlite3.Error as e:
             raise JournalError(f"không ghi được nhật ký {self.path} (cannot write the journal): {e}") from e
-        self._cmd, self._day = cmd, day
+        self._seq, self._cmd, self._day = seq, cmd, day
+        if days:
+            self._day_seq = days[-1][1]
 
     def current_day(self, upto_seq: int | None = None) -> Iterator[Batch]:
         """The latest business day's commands in order, for replay."""
         if self._day is None:
             return
-        sql = "SELECT cmd, key, type, at, data FROM events WHERE day = ?"
-        params: list = [self._day]
-        if upto_seq is not None:
-            sql += " AND seq <= ?"
-            params.append(upto_seq)
-        yield from _group(self.db.execute(sql + " ORDER BY seq", params))
+        upto = self._seq if upto_seq is None else upto_seq
+        rows = self.db.execute(_SELECT + " WHERE seq >= ? AND seq <= ? ORDER BY seq", [self._day_seq, upto])
+        yield from _group(rows)
 
     def find(self, key: str) -> tuple[Event, ...] | None:
         """The events a key produced on any day, or None: a duplicate from before a restart."""
-        rows = self.db.execute("SELECT cmd, key, type, at, data FROM events WHERE key = ? ORDER BY seq", [key])
-        for _, events in _group(rows):
+        for _, events in _group(self.db.execute(_SELECT + " WHERE key = ? ORDER BY seq", [key])):
             return events
         return None
 
     def last_seq(self) -> int:
+        """The newest event's number, read from the file (not from memory)."""
         return self.db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
 
     def close(self) -> None:

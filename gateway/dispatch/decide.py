@@ -55,7 +55,7 @@ def decide(state: State, command: cmd.Command, now: float) -> Decision:
             fresh = State(state.config)
             fresh.commit((opened,))
             return Decision((opened, *handler(fresh, command, now)))
-    return Decision(tuple(handler(state, command, now)))
+    return Decision(handler(state, command, now))
 
 
 def handle(state: State, command: cmd.Command, now: float) -> Decision:
@@ -133,7 +133,7 @@ _STATE_VI = {
 
 
 # -- handlers ----------------------------------------------------------------
-def _issue(state: State, c: cmd.IssueTicket, now: float) -> list[ev.Event]:
+def _issue(state: State, c: cmd.IssueTicket, now: float) -> tuple[ev.Event, ...]:
     code = _service(state, c.service)
     if c.priority is not None and (type(c.priority) is not str or c.priority not in state.priority_classes):
         raise UnknownPriorityClass(f"Không có diện ưu tiên {c.priority!r}", f"unknown priority class {c.priority!r}")
@@ -150,17 +150,17 @@ def _issue(state: State, c: cmd.IssueTicket, now: float) -> list[ev.Event]:
     ahead = q.waiting_priority if c.priority else q.waiting
     low, high = estimate(state, code, ahead)
     ticket = f"{code}{number:0{svc.width}d}"
-    return [ev.TicketIssued(now, ticket, code, number, c.priority, c.source, ahead, low, high)]
+    return (ev.TicketIssued(now, ticket, code, number, c.priority, c.source, ahead, low, high),)
 
 
-def _call_next(state: State, c: cmd.CallNext, now: float) -> list[ev.Event]:
+def _call_next(state: State, c: cmd.CallNext, now: float) -> tuple[ev.Event, ...]:
     counter = _open_counter(state, c.counter)
     _idle(counter)
     t = pick_next(state, counter, now)
-    return [] if t is None else [ev.TicketCalled(now, t.id, counter.number, False)]
+    return () if t is None else (ev.TicketCalled(now, t.id, counter.number, False),)
 
 
-def _call_ticket(state: State, c: cmd.CallTicket, now: float) -> list[ev.Event]:
+def _call_ticket(state: State, c: cmd.CallTicket, now: float) -> tuple[ev.Event, ...]:
     counter = _open_counter(state, c.counter)
     _idle(counter)
     t = _ticket(state, c.ticket)
@@ -168,20 +168,20 @@ def _call_ticket(state: State, c: cmd.CallTicket, now: float) -> list[ev.Event]:
         raise IllegalTransition(
             f"Số {t.id} đang {_STATE_VI[t.state]}, không thể gọi", f"ticket {t.id} is {t.state}; cannot call it"
         )
-    return [ev.TicketCalled(now, t.id, counter.number, True)]
+    return (ev.TicketCalled(now, t.id, counter.number, True),)
 
 
-def _recall(state: State, c: cmd.Recall, now: float) -> list[ev.Event]:
+def _recall(state: State, c: cmd.Recall, now: float) -> tuple[ev.Event, ...]:
     t = _current(state, c.counter, (CALLED,), ("gọi lại", "recall"))
-    return [ev.TicketRecalled(now, t.id, c.counter, t.recalls + 1)]
+    return (ev.TicketRecalled(now, t.id, c.counter, t.recalls + 1),)
 
 
-def _start(state: State, c: cmd.StartService, now: float) -> list[ev.Event]:
+def _start(state: State, c: cmd.StartService, now: float) -> tuple[ev.Event, ...]:
     t = _current(state, c.counter, (CALLED,), ("bắt đầu phục vụ", "start"))
-    return [ev.ServiceStarted(now, t.id, c.counter)]
+    return (ev.ServiceStarted(now, t.id, c.counter),)
 
 
-def _complete(state: State, c: cmd.Complete, now: float) -> list[ev.Event]:
+def _complete(state: State, c: cmd.Complete, now: float) -> tuple[ev.Event, ...]:
     if c.outcome not in cmd.OUTCOMES:
         raise MalformedCommand(
             f"Kết quả {c.outcome!r} không hợp lệ", f"outcome must be one of {cmd.OUTCOMES}, got {c.outcome!r}"
@@ -193,10 +193,10 @@ def _complete(state: State, c: cmd.Complete, now: float) -> list[ev.Event]:
     elif forwarded is not None:
         raise MalformedCommand("Chỉ ghi nơi chuyển khi chuyển hồ sơ", "forwarded_to is only for a forwarded outcome")
     t = _current(state, c.counter, (SERVING,), ("hoàn tất", "complete"))
-    return [ev.TicketCompleted(now, t.id, c.counter, c.outcome, forwarded)]
+    return (ev.TicketCompleted(now, t.id, c.counter, c.outcome, forwarded),)
 
 
-def _no_show(state: State, c: cmd.NoShow, now: float) -> list[ev.Event]:
+def _no_show(state: State, c: cmd.NoShow, now: float) -> tuple[ev.Event, ...]:
     if type(c.requeue) is not bool:
         raise MalformedCommand("Tham số xếp lại không hợp lệ", f"requeue must be true or false, got {c.requeue!r}")
     t = _current(state, c.counter, (CALLED,), ("đánh dấu vắng mặt", "mark a no-show"))
@@ -206,10 +206,10 @@ def _no_show(state: State, c: cmd.NoShow, now: float) -> list[ev.Event]:
             f"Cần gọi lại số {t.id} ít nhất {need} lần trước khi đánh dấu vắng mặt (đã gọi lại {t.recalls})",
             f"ticket {t.id} needs {need} recalls before a no-show, has {t.recalls}",
         )
-    return [ev.TicketNoShow(now, t.id, c.counter, c.requeue)]
+    return (ev.TicketNoShow(now, t.id, c.counter, c.requeue),)
 
 
-def _transfer(state: State, c: cmd.Transfer, now: float) -> list[ev.Event]:
+def _transfer(state: State, c: cmd.Transfer, now: float) -> tuple[ev.Event, ...]:
     t = _current(state, c.counter, (CALLED, SERVING), ("chuyển", "transfer"))
     to_service = t.service if c.to_service is None else _service(state, c.to_service)
     if c.to_counter is not None:
@@ -220,22 +220,22 @@ def _transfer(state: State, c: cmd.Transfer, now: float) -> list[ev.Event]:
         raise MalformedCommand(
             "Cần chọn dịch vụ hoặc quầy khác để chuyển", "transfer needs another service or a counter"
         )
-    return [ev.TicketTransferred(now, t.id, c.counter, to_service, c.to_counter)]
+    return (ev.TicketTransferred(now, t.id, c.counter, to_service, c.to_counter),)
 
 
-def _park(state: State, c: cmd.Park, now: float) -> list[ev.Event]:
+def _park(state: State, c: cmd.Park, now: float) -> tuple[ev.Event, ...]:
     t = _current(state, c.counter, (CALLED, SERVING), ("tạm hoãn", "park"))
-    return [ev.TicketParked(now, t.id, c.counter)]
+    return (ev.TicketParked(now, t.id, c.counter),)
 
 
-def _unpark(state: State, c: cmd.Unpark, now: float) -> list[ev.Event]:
+def _unpark(state: State, c: cmd.Unpark, now: float) -> tuple[ev.Event, ...]:
     t = _ticket(state, c.ticket)
     if t.state != PARKED:
         raise IllegalTransition(f"Số {t.id} không ở trạng thái tạm hoãn", f"ticket {t.id} is {t.state}, not parked")
-    return [ev.TicketUnparked(now, t.id)]
+    return (ev.TicketUnparked(now, t.id),)
 
 
-def _cancel(state: State, c: cmd.Cancel, now: float) -> list[ev.Event]:
+def _cancel(state: State, c: cmd.Cancel, now: float) -> tuple[ev.Event, ...]:
     t = _ticket(state, c.ticket)
     if t.state != WAITING and t.state != PARKED:
         raise IllegalTransition(
@@ -243,22 +243,22 @@ def _cancel(state: State, c: cmd.Cancel, now: float) -> list[ev.Event]:
         )
     if type(c.reason) is not str:
         raise MalformedCommand("Lý do hủy không hợp lệ", f"reason must be a string, got {c.reason!r}")
-    return [ev.TicketCancelled(now, t.id, c.reason)]
+    return (ev.TicketCancelled(now, t.id, c.reason),)
 
 
-def _set_status(status: str) -> Callable[[State, cmd.Command, float], list[ev.Event]]:
-    def handler(state: State, c, now: float) -> list[ev.Event]:
+def _set_status(status: str) -> Callable[[State, cmd.Command, float], tuple[ev.Event, ...]]:
+    def handler(state: State, c, now: float) -> tuple[ev.Event, ...]:
         counter = _counter(state, c.counter)
         if counter.status == status:
-            return []
+            return ()
         if status != OPEN:
             _idle(counter)
-        return [ev.CounterStatusChanged(now, counter.number, status)]
+        return (ev.CounterStatusChanged(now, counter.number, status),)
 
     return handler
 
 
-def _rate(state: State, c: cmd.Rate, now: float) -> list[ev.Event]:
+def _rate(state: State, c: cmd.Rate, now: float) -> tuple[ev.Event, ...]:
     if type(c.score) is not int or not 1 <= c.score <= 5:
         raise MalformedCommand(
             f"Điểm đánh giá phải từ 1 đến 5, nhận {c.score!r}", f"score must be 1–5, got {c.score!r}"
@@ -268,7 +268,7 @@ def _rate(state: State, c: cmd.Rate, now: float) -> list[ev.Event]:
         raise IllegalTransition(f"Số {t.id} chưa được phục vụ xong", f"ticket {t.id} is {t.state}, not done")
     if t.rating is not None:
         raise IllegalTransition(f"Số {t.id} đã được đánh giá", f"ticket {t.id} is already rated")
-    return [ev.TicketRated(now, t.id, t.served_by, c.score)]
+    return (ev.TicketRated(now, t.id, t.served_by, c.score),)
 
 
 _HANDLERS: dict[type, Callable] = {

@@ -27,16 +27,16 @@ def estimate(state: State, service: str, ahead: int) -> tuple[int | None, int | 
         return None, None
     s = state.stats[service]
     if s.served >= state.config.rules.eta_min_samples:
-        mean = s.service_sum_s / s.served / 60.0
-        var = max(0.0, s.service_sq_s / s.served / 3600.0 - mean * mean)
-        sd = math.sqrt(var)
+        mean, sd = s.mean_min, s.sd_min
     else:
         prior = state.services[service].prior_minutes
         if prior is None:
             return None, None
         mean, sd = prior, prior * PRIOR_CV
     point = ahead * mean / capacity
-    spread = max(sd * math.sqrt(max(ahead, 1)) / capacity, MIN_SPREAD * point)
+    spread = sd * math.sqrt(ahead or 1) / capacity
+    if spread < MIN_SPREAD * point:
+        spread = MIN_SPREAD * point
     low = int((point - spread) // STEP_MIN) * STEP_MIN
     high = math.ceil((point + spread) / STEP_MIN) * STEP_MIN
-    return max(0, low), max(high, STEP_MIN)
+    return (low if low > 0 else 0), (high if high > STEP_MIN else STEP_MIN)

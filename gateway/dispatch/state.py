@@ -12,6 +12,7 @@ reaches the top. That keeps every operation O(log n) in the number waiting.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from ..config import CenterConfig
@@ -80,6 +81,16 @@ class ServiceStats:
     served: int = 0
     service_sum_s: float = 0.0
     service_sq_s: float = 0.0
+    mean_min: float = 0.0  # kept current on each completion so the estimate is cheap
+    sd_min: float = 0.0
+
+    def add_service(self, seconds: float) -> None:
+        self.served += 1
+        self.service_sum_s += seconds
+        self.service_sq_s += seconds * seconds
+        mean = self.service_sum_s / self.served
+        self.mean_min = mean / 60.0
+        self.sd_min = math.sqrt(max(0.0, self.service_sq_s / self.served - mean * mean)) / 60.0
 
 
 @dataclass(slots=True)
@@ -192,11 +203,7 @@ class State:
         t.state, t.ended_at, t.outcome, t.forwarded_to = DONE, e.at, e.outcome, e.forwarded_to
         t.served_by, t.counter = e.counter, None
         self.counters[e.counter].current = None
-        s = self.stats[t.service]
-        d = max(0.0, e.at - t.started_at)
-        s.served += 1
-        s.service_sum_s += d
-        s.service_sq_s += d * d
+        self.stats[t.service].add_service(max(0.0, e.at - t.started_at))
 
     def _no_show(self, e: ev.TicketNoShow) -> None:
         t = self.tickets[e.ticket]

@@ -146,10 +146,11 @@ def test_events_round_trip_through_the_journal(dispatcher):
     assert isinstance(stored[1][1], TicketIssued)
 
 
-def test_an_unknown_event_type_is_a_clear_error(journal_path):
-    j = Journal(journal_path)
-    j.db.execute("INSERT INTO events (cmd, day, at, type, data) VALUES (1, '2026-11-23', 0, 'Teleported', '{}')")
-    j.close()
+def test_an_unknown_event_type_is_a_clear_error(dispatcher, journal_path):
+    dispatcher.handle(IssueTicket("A"), MORNING)
+    dispatcher.close()
+    with sqlite3.connect(journal_path) as db:
+        db.execute("UPDATE events SET type = 'Teleported', data = '{}' WHERE type = 'TicketIssued'")
     j = Journal(journal_path)
     try:
         with pytest.raises(ValueError, match="Teleported"):

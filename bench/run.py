@@ -1,0 +1,182 @@
+"""`make bench`: measure the dispatch core and its journal; write bench/results.json.
+
+Figures (docs/performance.md explains each):
+- dispatch_ops_per_s: in-memory commands per second (decide + fold), in cycles of
+  issue / call next / start / complete over 20 counters with 5,000 tickets waiting;
+  the same at 100 and 50,000 waiting to show that cost does not grow with the queue.
+- durable_events_per_s: one command, one event, one fsync'd transaction at a time.
+- grouped_events_per_s: the same commands written 200 to a transaction (group commit).
+- fsync_p50_ms / fsync_p99_ms / raw_fsync_per_s: append 4 KiB and fsync, on the same
+  disk, in the same run: the floor the journal is compared with. Raw fsyncs and journal
+  writes alternate in rounds, because a shared disk's speed drifts within seconds.
+
+Each figure is the median of REPEATS runs. Keys from other parts of the project
+already in results.json are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from gateway.config import center_from_dict
+from gateway.dispatch import CallNext, Complete, IssueTicket, OpenCounter, StartService, State, handle
+from gateway.dispatcher import Dispatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
+REPEATS = 3
+COUNTERS = 20
+CODES = "ABCDEFGHIJKL"
+START = datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
+
+
+def bench_center():
+    services = [{"code": c, "name": f"Dịch vụ {c}", "last": 9999, "prior_minutes": 8} for c in CODES]
+    counters = [
+        {"number": n + 1, "tiers": [[CODES[n % 12]], [CODES[(n + 1) % 12], CODES[(n + 5) % 12]]]}
+        for n in range(COUNTERS)
+    ]
+    return center_from_dict(
+        {
+            "center": {"id": "bench", "name": "Trung tâm đo hiệu năng"},
+            "services": services,
+            "priority_classes": [{"code": "cao_tuoi", "name": "Người cao tuổi"}],
+            "counters": counters,
+        },
+        source="bench",
+    )
+
+
+def dispatch_ops_per_s(config, waiting: int, cycles: int = 25_000) -> float:
+    state = State(config)
+    now = START
+    for n in range(1, COUNTERS + 1):
+        handle(state, OpenCounter(n), now)
+    for i in range(waiting):
+        handle(state, IssueTicket(CODES[i % 12], "cao_tuoi" if i % 10 == 0 else None), now + i * 0.01)
+    now += waiting * 0.01
+    # Each cycle issues a ticket of the counter's first-tier service, so the call always
+    # finds someone and the queue keeps its size.
+    cycle = [
+        (
+            IssueTicket(CODES[(n - 1) % 12], "cao_tuoi" if n % 10 == 0 else None),
+            CallNext(n),
+            StartService(n),
+            Complete(n),
+        )
+        for n in range(1, COUNTERS + 1)
+    ]
+    t0 = time.perf_counter()
+    for i in range(cycles):
+        issue, call, start, complete = cycle[i % COUNTERS]
+        handle(state, issue, now)
+        handle(state, call, now)
+        handle(state, start, now)
+        handle(state, complete, now)
+        now += 0.05
+    elapsed = time.perf_counter() - t0
+    assert sum(q.waiting for q in state.queues.values()) == waiting, "the queue must stay at its size"
+    return 4 * cycles / elapsed
+
+
+def journal_rates(config, folder: Path, rounds: int = 10, per_round: int = 200) -> dict[str, float]:
+    """Raw fsync and the journal, interleaved in rounds so both meet the same disk weather."""
+    single = Dispatcher.open(config, folder / "single.db")
+    grouped = Dispatcher.open(config, folder / "grouped.db")
+    single.handle(OpenCounter(1), START)
+    grouped.handle(OpenCounter(1), START)
+    block = os.urandom(4096)
+    fd = os.open(folder / "fsync.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fsyncs: list[float] = []
+    single_s = grouped_s = 0.0
+    i = 0
+    try:
+        for _ in range(rounds):
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                os.write(fd, block)
+                os.fsync(fd)
+                fsyncs.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                single.handle(IssueTicket(CODES[i % 12]), START + i)
+                i += 1
+            single_s += time.perf_counter() - t0
+            items = [(IssueTicket(CODES[k % 12]), START + k) for k in range(i * 10, (i + per_round) * 10)]
+            t0 = time.perf_counter()
+            for k in range(0, len(items), 200):
+                grouped.handle_many(items[k : k + 200])
+            grouped_s += time.perf_counter() - t0
+        assert single.journal.last_seq() == rounds * per_round + 2
+        assert grouped.journal.last_seq() == rounds * per_round * 10 + 2
+    finally:
+        os.close(fd)
+        single.close()
+        grouped.close()
+    fsyncs.sort()
+    n = len(fsyncs)
+    return {
+        "fsync_p50_ms": fsyncs[n // 2] * 1e3,
+        "fsync_p99_ms": fsyncs[int(n * 0.99) - 1] * 1e3,
+        "raw_fsync_per_s": n / sum(fsyncs),
+        "durable_events_per_s": rounds * per_round / single_s,
+        "grouped_events_per_s": rounds * per_round * 10 / grouped_s,
+    }
+
+
+def main() -> None:
+    config = bench_center()
+    figures: dict[str, list[float]] = {}
+
+    def record(key: str, value: float) -> None:
+        figures.setdefault(key, []).append(value)
+
+    for _ in range(REPEATS):
+        for waiting, key in ((100, "_100_waiting"), (5_000, ""), (50_000, "_50000_waiting")):
+            record(f"dispatch_ops_per_s{key}", dispatch_ops_per_s(config, waiting))
+        folder = Path(tempfile.mkdtemp(prefix="bench-", dir=ROOT / "bench"))
+        try:
+            for key, value in journal_rates(config, folder).items():
+                record(key, value)
+        finally:
+            shutil.rmtree(folder)
+
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for key, values in figures.items():
+        results[key] = round(statistics.median(values), 3 if key.endswith("_ms") else 0)
+    results["durable_vs_raw_fsync"] = round(results["durable_events_per_s"] / results["raw_fsync_per_s"], 3)
+    results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    write_table(results)
+    for key in sorted(results):
+        print(f"{key:36} {results[key]}")
+
+
+def write_table(results: dict) -> None:
+    """Refresh the figures table of docs/performance.md between its markers."""
+    if not PERFORMANCE_DOC.exists():
+        return
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    text = PERFORMANCE_DOC.read_text(encoding="utf-8")
+    if begin not in text or end not in text:
+        return
+    rows = [f"Measured {results['measured_at']} on {results['machine']}.", "", "| key | value |", "| --- | --- |"]
+    rows += [f"| `{k}` | {results[k]:,} |" for k in sorted(results) if isinstance(results[k], int | float)]
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    PERFORMANCE_DOC.write_text(f"{head}{begin}\n" + "\n".join(rows) + f"\n{end}{tail}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
