@@ -34,7 +34,7 @@ from gateway.dispatcher import Dispatcher
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
-REPEATS = 3
+REPEATS = 5
 COUNTERS = 20
 CODES = "ABCDEFGHIJKL"
 START = datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
@@ -153,7 +153,8 @@ def main() -> None:
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for key, values in figures.items():
-        results[key] = round(statistics.median(values), 3 if key.endswith("_ms") else 0)
+        median = statistics.median(values)
+        results[key] = round(median, 3) if key.endswith("_ms") else round(median)
     results["durable_vs_raw_fsync"] = round(results["durable_events_per_s"] / results["raw_fsync_per_s"], 3)
     results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -91,11 +91,20 @@ def load_center(path: str | Path) -> CenterConfig:
 
 
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
-    """Validate a parsed configuration; raise ConfigError naming the key."""
+    """Validate a parsed configuration, in the file's reading order; raise ConfigError naming the key."""
     v = _Validator(source)
     v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters"))
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone"))
+    center_id = v.get(center, "center", "id", str)
+    name = v.get(center, "center", "name", str)
+    ward = v.get(center, "center", "ward", str, required=False, default="")
+    tz = v.get(center, "center", "timezone", str, required=False, default="Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" names a folder: IsADirectoryError
+        v.fail("center.timezone", f"múi giờ không tồn tại (unknown time zone) {tz!r}")
+    rules = _rules(v, data.get("dispatch", {}))
     services = tuple(_service(v, s, f"services[{i}]") for i, s in enumerate(v.array(data, "services")))
     v.unique([s.code for s in services], "services", "code")
     codes = {s.code for s in services}
@@ -106,21 +115,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v.unique([c.code for c in classes], "priority_classes", "code")
     counters = tuple(_counter(v, c, f"counters[{i}]", codes) for i, c in enumerate(v.array(data, "counters")))
     v.unique([c.number for c in counters], "counters", "number")
-    tz = v.get(center, "center", "timezone", str, required=False, default="Asia/Ho_Chi_Minh")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" names a folder: IsADirectoryError
-        v.fail("center.timezone", f"múi giờ không tồn tại (unknown time zone) {tz!r}")
-    return CenterConfig(
-        id=v.get(center, "center", "id", str),
-        name=v.get(center, "center", "name", str),
-        ward=v.get(center, "center", "ward", str, required=False, default=""),
-        timezone=tz,
-        services=services,
-        counters=counters,
-        priority_classes=classes,
-        rules=_rules(v, data.get("dispatch", {})),
-    )
+    return CenterConfig(center_id, name, services, counters, classes, rules, ward, tz)
 
 
 def _service(v: _Validator, s: Any, where: str) -> Service:

@@ -1,0 +1,66 @@
+"""`make demo` and its entry point: a simulated day must keep running and adding up."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.cli import _default_center
+from gateway.config import load_center
+from gateway.dispatcher import Dispatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).parent / "hangcho-gateway"
+
+
+def totals(output: str) -> list[int]:
+    line = next(line for line in output.splitlines() if line.startswith("Tổng cộng"))
+    return [int(x) for x in re.findall(r"\b\d+\b(?![.,]\d)", line)[:6]]
+
+
+def test_make_demo_prints_every_service_and_totals_that_add_up():
+    run = subprocess.run(["make", "-s", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    for service in load_center(_default_center()).services:
+        assert f"{service.code} {service.name}" in out
+    tickets, served, resolved, forwarded, returned, no_shows = totals(out)
+    assert tickets == 300
+    assert served + no_shows == tickets, "every citizen who took a number is served or marked absent"
+    assert resolved + forwarded + returned == served
+    assert "Chờ p90" in out
+
+
+def test_demo_journal_replays_to_the_printed_day(tmp_path):
+    journal = tmp_path / "day.db"
+    args = [str(CLI), "demo", "--citizens", "80", "--seed", "11", "--journal", str(journal)]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    tickets, served, *_ = totals(run.stdout)
+    d = Dispatcher.open(load_center(_default_center()), journal)
+    try:
+        assert len(d.state.tickets) == tickets == 80
+        assert sum(t.state == "done" for t in d.state.tickets.values()) == served
+    finally:
+        d.close()
+
+
+def test_same_seed_same_day_other_seed_other_day():
+    def day(seed: int) -> str:
+        return subprocess.run(
+            [str(CLI), "demo", "--citizens", "50", "--seed", str(seed)], capture_output=True, text=True, check=True
+        ).stdout
+
+    assert day(4) == day(4)
+    assert day(4) != day(5)
+
+
+def test_a_bad_config_is_a_clear_error(tmp_path):
+    bad = tmp_path / "center.toml"
+    bad.write_text('[center]\nid = "x"\n', encoding="utf-8")
+    run = subprocess.run([str(CLI), "demo", "--config", str(bad)], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert f"{bad}: center.name: " in run.stderr
+    assert "Traceback" not in run.stderr

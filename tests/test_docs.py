@@ -1,0 +1,57 @@
+"""Docs that tests keep honest: commands, configuration keys, errors and benchmark keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gateway import config
+from gateway.cli import main
+from gateway.dispatch import errors
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DISPATCH = (ROOT / "docs" / "dispatch.md").read_text(encoding="utf-8")
+PERFORMANCE = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+
+
+def test_readme_shows_the_two_commands():
+    quick_start = README.split("## Bắt đầu nhanh", 1)[1].split("##", 1)[0]
+    assert re.findall(r"^make (\w+)", quick_start, re.M) == ["demo", "test"]
+
+
+def test_every_cli_command_is_in_the_readme_and_has_an_example():
+    for name in main.commands:
+        assert f"hangcho-gateway {name}" in README, name
+        help_text = CliRunner().invoke(main, [name, "--help"]).output
+        assert "Example:" in help_text and f"hangcho-gateway {name}" in help_text, name
+
+
+def test_every_configuration_key_is_documented():
+    tables = {
+        "services[]": config.Service,
+        "priority_classes[]": config.PriorityClass,
+        "counters[]": config.Counter,
+        "dispatch": config.DispatchRules,
+    }
+    for prefix, cls in tables.items():
+        for field in dataclasses.fields(cls):
+            assert f"`{prefix}.{field.name}`" in DISPATCH, f"{prefix}.{field.name}"
+    for key in ("id", "name", "ward", "timezone"):
+        assert f"`center.{key}`" in DISPATCH, key
+
+
+def test_every_refusal_is_documented():
+    for cls in errors.DispatchError.__subclasses__():
+        assert f"`{cls.__name__}`" in DISPATCH and f"`{cls.code}`" in DISPATCH, cls.__name__
+
+
+def test_every_benchmark_key_is_explained():
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    for key, value in results.items():
+        if isinstance(value, int | float):
+            assert f"`{key}`" in PERFORMANCE.split("## Latest figures")[0], key
