@@ -1,13 +1,21 @@
 """The estimated wait printed on a new ticket: a range, or honestly unknown.
 
-The wait until a ticket is called is about `ahead × mean service time ÷
-capacity`, where capacity counts the open counters that serve the service
-(see state.FIRST_TIER_WEIGHT). The mean comes from today's completed services
-once `eta_min_samples` are observed, else from the service's configured
-`prior_minutes`; with neither, or with no open counter, the estimate is
-unknown and the ticket says so rather than inventing a figure. The range
-widens with the spread of service times (a sum of `ahead` service times
-spreads like √ahead) and is rounded outward to whole 5 minutes.
+The estimate has two parts.
+
+1. A point: `(ahead + ½) × counter time ÷ capacity`. Counter time is the mean
+   time a counter spends on one citizen of the service, from the call to the
+   completion, over today's completed services once `eta_min_samples` are
+   observed, else the service's configured `prior_minutes`; with neither the
+   estimate is unknown. Capacity counts the open counters serving the service
+   (state.FIRST_TIER_WEIGHT); with none open it is unknown. The ½ is the part
+   of a service already under way at the counter that will free up first.
+2. A range calibrated on today: every ticket's real wait, once it is called,
+   is divided by its point and kept in a sorted list. The range printed is
+   the point times the 15th and the 85th percentile of those ratios, so most
+   tickets are called inside their range whatever the point gets wrong
+   (shared counters, priority arrivals, lunch). Until `CALIBRATION_MIN`
+   tickets have been called it uses `DEFAULT_RATIOS`. Bounds are rounded
+   outward to whole 5 minutes.
 """
 
 from __future__ import annotations
@@ -17,26 +25,31 @@ import math
 from .state import State
 
 STEP_MIN = 5
-PRIOR_CV = 0.5  # spread assumed for a configured prior: sd = half the mean
-MIN_SPREAD = 0.2  # the range is never narrower than ±20 % of the point estimate
+CALIBRATION_MIN = 20
+DEFAULT_RATIOS = (0.5, 1.6)
+LOW_QUANTILE, HIGH_QUANTILE = 0.15, 0.85
+
+Estimate = tuple[int | None, int | None, float | None]  # (low, high, point), minutes
 
 
-def estimate(state: State, service: str, ahead: int) -> tuple[int | None, int | None]:
+def estimate(state: State, service: str, ahead: int) -> Estimate:
     capacity = state.capacity[service]
     if capacity <= 0.0:
-        return None, None
+        return None, None, None
     s = state.stats[service]
     if s.served >= state.config.rules.eta_min_samples:
-        mean, sd = s.mean_min, s.sd_min
+        mean = s.mean_min
     else:
-        prior = state.services[service].prior_minutes
-        if prior is None:
-            return None, None
-        mean, sd = prior, prior * PRIOR_CV
-    point = ahead * mean / capacity
-    spread = sd * math.sqrt(ahead or 1) / capacity
-    if spread < MIN_SPREAD * point:
-        spread = MIN_SPREAD * point
-    low = int((point - spread) // STEP_MIN) * STEP_MIN
-    high = math.ceil((point + spread) / STEP_MIN) * STEP_MIN
-    return (low if low > 0 else 0), (high if high > STEP_MIN else STEP_MIN)
+        mean = state.services[service].prior_minutes
+        if mean is None:
+            return None, None, None
+    point = (ahead + 0.5) * mean / capacity
+    ratios = state.eta_ratios
+    n = len(ratios)
+    if n >= CALIBRATION_MIN:
+        low_f, high_f = ratios[int(LOW_QUANTILE * (n - 1))], ratios[math.ceil(HIGH_QUANTILE * (n - 1))]
+    else:
+        low_f, high_f = DEFAULT_RATIOS
+    low = int(point * low_f // STEP_MIN) * STEP_MIN
+    high = math.ceil(point * high_f / STEP_MIN) * STEP_MIN
+    return low, (high if high > low else low + STEP_MIN), point

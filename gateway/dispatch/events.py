@@ -33,6 +33,7 @@ class TicketIssued(Event):
     ahead: int
     eta_low_min: int | None  # None: not yet known
     eta_high_min: int | None
+    eta_point_min: float | None  # the uncalibrated estimate, for calibrating later ones
 
 
 @dataclass(slots=True)

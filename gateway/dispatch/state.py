@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import insort
 from dataclasses import dataclass, field
 
 from ..config import CenterConfig
@@ -42,7 +43,7 @@ class Ticket:
         "id", "service", "number", "priority", "source", "arrived_at", "state",
         "counter", "directed_to", "called_at", "started_at", "ended_at",
         "first_called_at", "recalls", "outcome", "forwarded_to", "rating",
-        "rated_counter", "served_by", "transfers", "token", "eta",
+        "rated_counter", "served_by", "transfers", "token", "eta", "eta_point",
     )  # fmt: skip
 
     def __init__(self, e: ev.TicketIssued):
@@ -54,6 +55,7 @@ class Ticket:
         self.recalls = self.transfers = self.token = 0
         self.outcome = self.forwarded_to = self.rating = self.rated_counter = self.served_by = None
         self.eta = (e.eta_low_min, e.eta_high_min)
+        self.eta_point = e.eta_point_min
 
     def snapshot(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__ if name != "token"}
@@ -75,7 +77,11 @@ class CounterState:
 
 @dataclass(slots=True)
 class ServiceStats:
-    """Today's running sums for one service: what the wait estimate needs."""
+    """Today's running sums for one service: what the wait estimate needs.
+
+    A service's time is counted from the call to the completion: how long the
+    counter is taken, walking up included, which is what the next citizen waits for.
+    """
 
     issued: int = 0
     served: int = 0
@@ -131,6 +137,7 @@ class State:
         self.counters = {c.number: CounterState(c.number, c.tiers, ratio_start) for c in self.config.counters}
         self.stats = {code: ServiceStats() for code in self.services}
         self.capacity = dict.fromkeys(self.services, 0.0)
+        self.eta_ratios: list[float] = []  # today's real wait ÷ estimate, sorted
         self._tokens = 0
 
     # -- folding ------------------------------------------------------------
@@ -182,6 +189,8 @@ class State:
         t.directed_to = None
         if t.first_called_at is None:
             t.first_called_at = e.at
+            if t.eta_point:
+                insort(self.eta_ratios, max(0.0, e.at - t.arrived_at) / 60.0 / t.eta_point)
         c = self.counters[e.counter]
         c.current = t.id
         if t.priority:
@@ -203,7 +212,7 @@ class State:
         t.state, t.ended_at, t.outcome, t.forwarded_to = DONE, e.at, e.outcome, e.forwarded_to
         t.served_by, t.counter = e.counter, None
         self.counters[e.counter].current = None
-        self.stats[t.service].add_service(max(0.0, e.at - t.started_at))
+        self.stats[t.service].add_service(max(0.0, e.at - t.called_at))
 
     def _no_show(self, e: ev.TicketNoShow) -> None:
         t = self.tickets[e.ticket]
@@ -264,6 +273,7 @@ class State:
             "waiting": {s: self.waiting_in_order(s) for s in self.services},
             "directed": {c: [e[2].id for e in sorted(h) if _live(e)] for c, h in self.directed.items()},
             "stats": {s: (x.issued, x.served, round(x.service_sum_s, 6)) for s, x in self.stats.items()},
+            "eta_ratios": [round(r, 9) for r in self.eta_ratios],
             "seen": sorted(self.seen),
         }
 
