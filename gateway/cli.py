@@ -75,7 +75,7 @@ def demo(config_path: Path | None, citizens: int, seed: int, day_, journal: Path
     else:
         state = State(config)
         simulate_day(config, lambda c, now: handle(state, c, now), the_day, Profile(citizens=citizens), seed)
-    click.echo(format_report(config, the_day, day_report(state)))
+    click.echo(format_report(config, the_day, day_report(state), day_report(state, by_priority=True)))
 
 
 @main.command()

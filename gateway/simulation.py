@@ -243,11 +243,14 @@ class ServiceReport:
         return ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def day_report(state: State) -> list[ServiceReport]:
-    """Per-service totals of a finished day, from the folded state."""
-    reports = {s.code: ServiceReport(s.code, s.name) for s in state.config.services}
+def day_report(state: State, by_priority: bool = False) -> list[ServiceReport]:
+    """Totals of a finished day from the folded state: per service, or priority against normal."""
+    if by_priority:
+        reports = {True: ServiceReport("ƯT", "Ưu tiên"), False: ServiceReport("TT", "Thông thường")}
+    else:
+        reports = {s.code: ServiceReport(s.code, s.name) for s in state.config.services}
     for t in state.tickets.values():
-        r = reports[t.id[0]]
+        r = reports[t.priority is not None] if by_priority else reports[t.id[0]]
         r.tickets += 1
         if t.state == DONE:
             r.served += 1
@@ -266,7 +269,9 @@ def day_report(state: State) -> list[ServiceReport]:
     return list(reports.values())
 
 
-def format_report(center: CenterConfig, day: date, reports: list[ServiceReport]) -> str:
+def format_report(
+    center: CenterConfig, day: date, reports: list[ServiceReport], kinds: list[ServiceReport] = ()
+) -> str:
     def minutes(x: float | None) -> str:
         return "–" if x is None else f"{x:.1f}"
 
@@ -309,6 +314,8 @@ def format_report(center: CenterConfig, day: date, reports: list[ServiceReport])
         lines.append("  ".join(cells))
         if i == 0 or i == len(rows) - 1:
             lines.append("  ".join("-" * w for w in widths))
+    for k in kinds:
+        lines.append(f"{k.name}: {k.tickets} số, chờ TB {minutes(k.avg_wait)}, p90 {minutes(k.p90_wait)} phút")
     if total.with_range:
         share = 100.0 * total.in_range / total.with_range
         lines.append(

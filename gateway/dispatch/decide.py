@@ -156,7 +156,7 @@ def _issue(state: State, c: cmd.IssueTicket, now: float) -> tuple[ev.Event, ...]
 def _call_next(state: State, c: cmd.CallNext, now: float) -> tuple[ev.Event, ...]:
     counter = _open_counter(state, c.counter)
     _idle(counter)
-    t = pick_next(state, counter, now)
+    t = pick_next(state, counter)
     return () if t is None else (ev.TicketCalled(now, t.id, counter.number, False),)
 
 

@@ -2,10 +2,17 @@
 
 1. A ticket sent to this counter by a transfer goes first, oldest first.
 2. Otherwise the counter's highest work-profile tier with anyone waiting.
-3. Within that tier: the oldest normal ticket if it has waited at least
-   `starvation_minutes` (the starvation guard); else the oldest priority
-   ticket if the counter's priority budget allows one; else the oldest normal
-   ticket; a priority ticket is still called when no normal one waits.
+3. Within that tier, the oldest priority ticket P goes before the oldest
+   normal ticket N if P arrived first, or if the counter's priority budget
+   allows a jump and N had not yet waited `starvation_minutes` when P arrived
+   (the starvation guard: a priority ticket overtakes only normal tickets that
+   arrived less than that before it). Otherwise N goes first. P is still
+   called when no normal ticket waits.
+
+The guard compares arrival times rather than N's wait at the time of the
+call: in a backlog every normal ticket at the head has waited long, and a
+guard on "has waited S minutes now" would send every priority ticket to the
+back of the queue, behind normal tickets that came after it.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ def _older(a: Ticket | None, b: Ticket | None) -> Ticket | None:
     return b
 
 
-def pick_next(state: State, c: CounterState, now: float) -> Ticket | None:
+def pick_next(state: State, c: CounterState) -> Ticket | None:
     t = head(state.directed[c.number])
     if t is not None:
         return t
@@ -43,14 +50,12 @@ def pick_next(state: State, c: CounterState, now: float) -> Ticket | None:
                 if q.waiting_priority:
                     pri = _older(head(q.priority), pri)
                 norm = _older(head(q.normal), norm)
+        if pri is not None and (
+            norm is None
+            or _older(pri, norm) is pri  # first come, first served: no jump, no budget needed
+            or (norm.arrived_at + rules.starvation_minutes * 60.0 > pri.arrived_at and priority_allowed(c, rules))
+        ):
+            return pri
         if norm is not None:
-            if (
-                pri is None
-                or now - norm.arrived_at >= rules.starvation_minutes * 60.0
-                or not priority_allowed(c, rules)
-            ):
-                return norm
-            return pri
-        if pri is not None:
-            return pri
+            return norm
     return None

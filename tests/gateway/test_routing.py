@@ -59,12 +59,30 @@ def test_priority_still_called_when_no_normal_ticket_waits(desk):
     assert called == ["A001", "A002", "A003"]
 
 
-def test_starvation_guard_puts_a_long_waiting_normal_ticket_first(desk):
+def test_starvation_guard_bounds_how_far_a_priority_ticket_jumps(desk):
+    desk.issue("A")  # A001, normal, at t0
+    desk.issue("A", P, after=29 * 60)  # A002 arrives when A001 has waited 29 min (< 30): it may jump
+    assert desk.serve(1) == "A002"
+    desk.issue("A", P, after=2 * 60)  # A003 arrives when A001 has waited 31 min: it may not
+    assert desk.call(1) == "A001"
+
+
+def test_in_a_backlog_priority_tickets_still_go_before_later_normal_ones(desk):
     desk.issue("A")
-    desk.issue("A", P, after=29 * 60)
-    assert desk.serve(1, after=0) == "A002"  # A001 has waited 29 min: priority still first
     desk.issue("A", P)
-    assert desk.call(1, after=60) == "A001"  # now past 30 min: the guard wins
+    desk.issue("A")
+    # Everyone has now waited far longer than the 30-minute guard; the priority ticket arrived
+    # seconds after A001, so it still goes before it and before A003.
+    assert desk.serve(1, after=3 * 3600) == "A002"
+    assert [desk.serve(1), desk.serve(1)] == ["A001", "A003"]
+
+
+def test_an_older_priority_ticket_needs_no_budget(desk):
+    for _ in range(3):
+        desk.issue("A", P)
+    desk.issue("A")
+    # The budget (2 in a row) limits jumps; A003 arrived before A004, so calling it is no jump.
+    assert [desk.serve(1) for _ in range(4)] == ["A001", "A002", "A003", "A004"]
 
 
 def test_a_transferred_ticket_keeps_its_arrival_time_in_the_new_service(desk):
