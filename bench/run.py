@@ -6,6 +6,8 @@ Figures (docs/performance.md explains each):
   the same at 100 and 50,000 waiting to show that cost does not grow with the queue.
 - durable_events_per_s: one command, one event, one fsync'd transaction at a time.
 - grouped_events_per_s: the same commands written 200 to a transaction (group commit).
+- eta_within_range_pct / eta_mae_min: how well the printed wait range held over
+  simulated days of the demo center.
 - fsync_p50_ms / fsync_p99_ms / raw_fsync_per_s: append 4 KiB and fsync, on the same
   disk, in the same run: the floor the journal is compared with. Raw fsyncs and journal
   writes alternate in rounds, because a shared disk's speed drifts within seconds.
@@ -23,13 +25,14 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from gateway.config import center_from_dict
+from gateway.config import DEMO_CENTER, center_from_dict, load_center
 from gateway.dispatch import CallNext, Complete, IssueTicket, OpenCounter, StartService, State, handle
 from gateway.dispatcher import Dispatcher
+from gateway.simulation import Profile, day_report, simulate_day
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -134,6 +137,25 @@ def journal_rates(config, folder: Path, rounds: int = 10, per_round: int = 200) 
     }
 
 
+def eta_accuracy(days: int = 10) -> dict[str, float]:
+    """Share of real waits inside the printed range, and the mean error of its middle,
+    over simulated days of the demo center (seeds 1…days, 180 and 300 citizens)."""
+    config = load_center(DEMO_CENTER)
+    inside = total = 0
+    errors: list[float] = []
+    for seed in range(1, days + 1):
+        for citizens in (180, 300):
+            state = State(config)
+            simulate_day(config, lambda c, now, s=state: handle(s, c, now), date(2026, 11, 23), Profile(citizens), seed)
+            for r in day_report(state):
+                inside += r.in_range
+                total += r.with_range
+            for t in state.tickets.values():
+                if t.first_called_at is not None and t.eta[0] is not None:
+                    errors.append(abs((t.first_called_at - t.arrived_at) / 60 - (t.eta[0] + t.eta[1]) / 2))
+    return {"eta_within_range_pct": 100.0 * inside / total, "eta_mae_min": statistics.mean(errors)}
+
+
 def main() -> None:
     config = bench_center()
     figures: dict[str, list[float]] = {}
@@ -151,10 +173,13 @@ def main() -> None:
         finally:
             shutil.rmtree(folder)
 
+    for key, value in eta_accuracy().items():
+        record(key, value)  # deterministic: the same seeds give the same days
+
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for key, values in figures.items():
         median = statistics.median(values)
-        results[key] = round(median, 3) if key.endswith("_ms") else round(median)
+        results[key] = round(median, 3) if key.endswith(("_ms", "_min", "_pct")) else round(median)
     results["durable_vs_raw_fsync"] = round(results["durable_events_per_s"] / results["raw_fsync_per_s"], 3)
     results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from importlib import resources
 from pathlib import Path
 
 import click
 
-from .config import ConfigError, load_center
-
-
-def _default_center() -> Path:
-    return Path(str(resources.files("gateway") / "centers" / "demo.toml"))
+from .config import DEMO_CENTER, ConfigError, load_center
 
 
 @click.group()
@@ -63,7 +58,7 @@ def demo(config_path: Path | None, citizens: int, seed: int, day_, journal: Path
     from .simulation import Profile, day_report, format_report, simulate_day
 
     try:
-        config = load_center(config_path or _default_center())
+        config = load_center(config_path or DEMO_CENTER)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     the_day: date = day_.date()

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+DEMO_CENTER = Path(__file__).parent / "centers" / "demo.toml"
+"""The bundled example center: what `make demo`, the tests and the benchmarks run."""
+
 PRIORITY_MODES = ("in_row", "ratio")
 _CODE_RE = re.compile(r"[A-Z]")
 _CLASS_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config import center_from_dict
+from gateway.config import DEMO_CENTER, center_from_dict, load_center
 from gateway.dispatch import OpenCounter, State, handle
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -97,7 +97,5 @@ def desk(center, desk_for):
 @pytest.fixture
 def demo_center():
     """The bundled demo center (gateway/centers/demo.toml): 6 services, 8 counters."""
-    from gateway.cli import _default_center
-    from gateway.config import load_center
 
-    return load_center(_default_center())
+    return load_center(DEMO_CENTER)

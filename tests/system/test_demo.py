@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.cli import _default_center
-from gateway.config import load_center
+from gateway.config import DEMO_CENTER, load_center
 from gateway.dispatcher import Dispatcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +23,7 @@ def test_make_demo_prints_every_service_and_totals_that_add_up():
     run = subprocess.run(["make", "-s", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    for service in load_center(_default_center()).services:
+    for service in load_center(DEMO_CENTER).services:
         assert f"{service.code} {service.name}" in out
     tickets, served, resolved, forwarded, returned, no_shows = totals(out)
     assert tickets == 300
@@ -39,7 +38,7 @@ def test_demo_journal_replays_to_the_printed_day(tmp_path):
     run = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     tickets, served, *_ = totals(run.stdout)
-    d = Dispatcher.open(load_center(_default_center()), journal)
+    d = Dispatcher.open(load_center(DEMO_CENTER), journal)
     try:
         assert len(d.state.tickets) == tickets == 80
         assert sum(t.state == "done" for t in d.state.tickets.values()) == served
