@@ -46,7 +46,7 @@ def decide(state: State, command: cmd.Command, now: float) -> Decision:
         prior = state.seen.get(key)
         if prior is not None:
             return Decision(prior, True)
-    if type(now) is not float and type(now) is not int:
+    if (type(now) is not float and type(now) is not int) or not 0 < now < 1e11:  # also refuses nan, inf
         raise MalformedCommand("Thời điểm không hợp lệ", f"now must be epoch seconds, got {now!r}")
     if now >= state.day_ends_at:
         day, ends_at = day_of(now, state.config.timezone)

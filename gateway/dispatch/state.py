@@ -12,7 +12,6 @@ reaches the top. That keeps every operation O(log n) in the number waiting.
 from __future__ import annotations
 
 import heapq
-import math
 from bisect import insort
 from dataclasses import dataclass, field
 
@@ -26,7 +25,6 @@ DONE = "done"
 NO_SHOW = "no_show"
 CANCELLED = "cancelled"
 PARKED = "parked"
-LIFECYCLE = (WAITING, CALLED, SERVING, DONE, NO_SHOW, CANCELLED, PARKED)
 
 OPEN, PAUSED, CLOSED = "open", "paused", "closed"
 
@@ -86,17 +84,12 @@ class ServiceStats:
     issued: int = 0
     served: int = 0
     service_sum_s: float = 0.0
-    service_sq_s: float = 0.0
     mean_min: float = 0.0  # kept current on each completion so the estimate is cheap
-    sd_min: float = 0.0
 
     def add_service(self, seconds: float) -> None:
         self.served += 1
         self.service_sum_s += seconds
-        self.service_sq_s += seconds * seconds
-        mean = self.service_sum_s / self.served
-        self.mean_min = mean / 60.0
-        self.sd_min = math.sqrt(max(0.0, self.service_sq_s / self.served - mean * mean)) / 60.0
+        self.mean_min = self.service_sum_s / self.served / 60.0
 
 
 @dataclass(slots=True)

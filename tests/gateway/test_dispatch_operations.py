@@ -288,6 +288,14 @@ def test_decide_does_not_change_the_state(desk):
     assert desk.state.snapshot() == before
 
 
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), -1.0, "07:30", None])
+def test_a_time_that_is_not_epoch_seconds_is_refused(desk, now):
+    before = desk.state.snapshot()
+    with pytest.raises(err.MalformedCommand):
+        decide(desk.state, IssueTicket("A"), now)
+    assert desk.state.snapshot() == before
+
+
 def test_unknown_command_type_is_malformed(desk):
     with pytest.raises(err.MalformedCommand):
         decide(desk.state, object(), desk.now)
