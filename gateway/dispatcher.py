@@ -40,7 +40,11 @@ class Dispatcher:
         return decision
 
     def handle_many(self, items: Sequence[tuple[Command, float]]) -> list[Outcome]:
-        """Several commands in one transaction; a refusal answers only its own command."""
+        """Several commands in one transaction; a refusal answers only its own command.
+
+        If the write fails, JournalError is raised, none of the group is durable, and the
+        state is rebuilt from the journal: the caller must acknowledge none of them.
+        """
         outcomes: list[Outcome] = []
         batches: list[Batch] = []
         state = self.state

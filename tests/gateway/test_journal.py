@@ -119,6 +119,16 @@ def test_a_failed_write_changes_nothing_and_loses_no_number(dispatcher, journal_
     assert not again.duplicate and again.events[0].ticket == "A002"
 
 
+def test_a_failed_group_write_leaves_the_state_as_the_journal_has_it(dispatcher, journal_path):
+    dispatcher.handle(IssueTicket("A"), MORNING)
+    before = dispatcher.state.snapshot()
+    with sqlite3.connect(journal_path) as db:
+        db.execute("CREATE TRIGGER io_error BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    with pytest.raises(JournalError):
+        dispatcher.handle_many([(IssueTicket("A", key=f"g{i}"), MORNING + i) for i in range(1, 4)])
+    assert dispatcher.state.snapshot() == before
+
+
 def test_a_refused_command_writes_nothing(dispatcher):
     dispatcher.handle(IssueTicket("A"), MORNING)
     rows = dispatcher.journal.last_seq()
