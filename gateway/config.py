@@ -69,6 +69,23 @@ class DispatchRules:
     eta_min_samples: int = 5
 
 
+ROLES = ("kiosk", "counter", "hall")
+PRINTERS = {"58mm": 384, "80mm": 576}  # printer profile → dots per line
+_DEVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A board in the hall: its role and what it is bound to."""
+
+    id: str
+    role: str
+    counter: int | None = None  # counter: the counter it serves
+    buttons: tuple[str, ...] = ()  # kiosk: the service of each button, in order
+    priority_class: str | None = None  # kiosk: the class its priority button gives
+    printer: str = "58mm"  # kiosk: printer profile
+
+
 @dataclass(frozen=True, slots=True)
 class CenterConfig:
     id: str
@@ -79,6 +96,7 @@ class CenterConfig:
     rules: DispatchRules = field(default_factory=DispatchRules)
     ward: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
+    devices: tuple[Device, ...] = ()
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -96,7 +114,7 @@ def load_center(path: str | Path) -> CenterConfig:
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
     """Validate a parsed configuration, in the file's reading order; raise ConfigError naming the key."""
     v = _Validator(source)
-    v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters"))
+    v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone"))
     center_id = v.get(center, "center", "id", str)
@@ -118,7 +136,53 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v.unique([c.code for c in classes], "priority_classes", "code")
     counters = tuple(_counter(v, c, f"counters[{i}]", codes) for i, c in enumerate(v.array(data, "counters")))
     v.unique([c.number for c in counters], "counters", "number")
-    return CenterConfig(center_id, name, services, counters, classes, rules, ward, tz)
+    known = _Known(codes, {c.code for c in classes}, {c.number for c in counters})
+    devices = tuple(
+        _device(v, d, f"devices[{i}]", known) for i, d in enumerate(v.array(data, "devices", required=False))
+    )
+    v.unique([d.id for d in devices], "devices", "id")
+    return CenterConfig(center_id, name, services, counters, classes, rules, ward, tz, devices)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    services: set[str]
+    classes: set[str]
+    counters: set[int]
+
+
+def _device(v: _Validator, d: Any, where: str, known: _Known) -> Device:
+    v.require_table(d, where)
+    v.known(d, where, ("id", "role", "counter", "buttons", "priority_class", "printer"))
+    device_id = v.get(d, where, "id", str)
+    if not _DEVICE_RE.fullmatch(device_id):
+        v.fail(f"{where}.id", f"chỉ a–z, 0–9, - (only a–z, 0–9, -; at most 32), got {device_id!r}")
+    role = v.get(d, where, "role", str)
+    if role not in ROLES:
+        v.fail(f"{where}.role", f"chọn một trong {ROLES} (choose one of), got {role!r}")
+    allowed = {"kiosk": ("buttons", "priority_class", "printer"), "counter": ("counter",), "hall": ()}[role]
+    for key in ("counter", "buttons", "priority_class", "printer"):
+        if key in d and key not in allowed:
+            v.fail(f"{where}.{key}", f"không dùng cho vai trò {role} (not used by role {role})")
+    if role == "counter":
+        counter = v.get(d, where, "counter", int)
+        if counter not in known.counters:
+            v.fail(f"{where}.counter", f"quầy không tồn tại (unknown counter) {counter}")
+        return Device(device_id, role, counter=counter)
+    if role == "hall":
+        return Device(device_id, role)
+    buttons = v.get(d, where, "buttons", list)
+    if not buttons or any(b not in known.services for b in buttons):
+        v.fail(
+            f"{where}.buttons", f"cần danh sách mã dịch vụ đã khai báo (need declared service codes), got {buttons!r}"
+        )
+    priority = v.get(d, where, "priority_class", str, required=False, default=None)
+    if priority is not None and priority not in known.classes:
+        v.fail(f"{where}.priority_class", f"diện ưu tiên không tồn tại (unknown priority class) {priority!r}")
+    printer = v.get(d, where, "printer", str, required=False, default="58mm")
+    if printer not in PRINTERS:
+        v.fail(f"{where}.printer", f"chọn một trong {tuple(PRINTERS)} (choose one of), got {printer!r}")
+    return Device(device_id, role, buttons=tuple(buttons), priority_class=priority, printer=printer)
 
 
 def _service(v: _Validator, s: Any, where: str) -> Service:

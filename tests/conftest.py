@@ -24,6 +24,8 @@ def make_center(counters=None, **dispatch):
     data["dispatch"].update(dispatch)
     if counters is not None:
         data["counters"] = counters
+        numbers = {c["number"] for c in counters}
+        data["devices"] = [d for d in data["devices"] if d.get("counter", numbers and min(numbers)) in numbers]
     return center_from_dict(data, source=str(SMALL_CENTER_FILE))
 
 

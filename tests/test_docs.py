@@ -37,6 +37,7 @@ def test_every_configuration_key_is_documented():
         "priority_classes[]": config.PriorityClass,
         "counters[]": config.Counter,
         "dispatch": config.DispatchRules,
+        "devices[]": config.Device,
     }
     for prefix, cls in tables.items():
         for field in dataclasses.fields(cls):

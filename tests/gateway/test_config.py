@@ -241,3 +241,48 @@ def test_service_code_with_trailing_newline_is_rejected():
 )
 def test_a_misspelt_key_is_refused_not_ignored(path, key):
     assert "unknown key" in rejected(changed((path, "x")), key).reason
+
+
+KIOSK = {"id": "kiosk-1", "role": "kiosk", "buttons": ["A", "B"], "priority_class": "cao_tuoi"}
+
+
+def with_device(**fields) -> dict:
+    data = copy.deepcopy(VALID)
+    data["devices"] = [{**KIOSK, **fields}]
+    return data
+
+
+def test_devices_load_with_their_bindings():
+    data = copy.deepcopy(VALID)
+    data["devices"] = [KIOSK, {"id": "counter-1", "role": "counter", "counter": 1}, {"id": "hall", "role": "hall"}]
+    kiosk, counter, hall = center_from_dict(data, source=SOURCE).devices
+    assert (kiosk.buttons, kiosk.priority_class, kiosk.printer) == (("A", "B"), "cao_tuoi", "58mm")
+    assert (counter.role, counter.counter) == ("counter", 1)
+    assert hall.role == "hall"
+
+
+@pytest.mark.parametrize(
+    ("fields", "key", "english"),
+    [
+        ({"id": "Kiosk 1"}, "devices[0].id", "only a–z"),
+        ({"id": "kiosk/1"}, "devices[0].id", "only a–z"),
+        ({"role": "printer"}, "devices[0].role", "choose one of"),
+        ({"buttons": ["A", "Z"]}, "devices[0].buttons", "declared service codes"),
+        ({"buttons": []}, "devices[0].buttons", "declared service codes"),
+        ({"priority_class": "vip"}, "devices[0].priority_class", "unknown priority class"),
+        ({"printer": "a4"}, "devices[0].printer", "choose one of"),
+        ({"counter": 1}, "devices[0].counter", "not used by role kiosk"),
+        ({"role": "counter", "counter": 9}, "devices[0].counter", "unknown counter"),
+    ],
+)
+def test_device_mistakes_are_named(fields, key, english):
+    data = with_device(**fields)
+    if fields.get("role") == "counter":
+        data["devices"][0] = {"id": "counter-9", **fields}
+    assert english in rejected(data, key).reason
+
+
+def test_device_ids_are_unique():
+    data = copy.deepcopy(VALID)
+    data["devices"] = [KIOSK, KIOSK]
+    rejected(data, "devices[1].id")
