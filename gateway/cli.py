@@ -73,6 +73,102 @@ def demo(config_path: Path | None, citizens: int, seed: int, day_, journal: Path
     click.echo(format_report(config, the_day, day_report(state), day_report(state, by_priority=True)))
 
 
+def _load(config_path: Path):
+    try:
+        return load_center(config_path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The center's TOML file.",
+)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The SQLite journal (created if missing).",
+)
+@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="Mosquitto's host:port.")
+@click.option(
+    "--secrets",
+    "secrets_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="secrets.toml written by `broker-auth`: the gateway's MQTT password.",
+)
+@click.option(
+    "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
+)
+def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None, log_level: str) -> None:
+    """Run the center's gateway: the queue over MQTT, until stopped (SIGTERM or Ctrl-C).
+
+    \b
+    Example:
+      hangcho-gateway run --config /etc/hangcho/center.toml \\
+        --journal /var/lib/hangcho/journal.db --secrets /etc/hangcho/broker/secrets.toml
+    """
+    import logging
+    import signal
+    import threading
+    import tomllib
+
+    from .dispatcher import Dispatcher
+    from .service import GatewayService, MqttSettings
+
+    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    config = _load(config_path)
+    host, _, port = broker.rpartition(":")
+    password = None
+    if secrets_path is not None:
+        password = tomllib.loads(secrets_path.read_text())["passwords"]["gateway"]
+    dispatcher = Dispatcher.open(config, journal)
+    service = GatewayService(
+        config, dispatcher, MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    service.start()
+    click.echo(f"hangcho-gateway: {config.id} running, journal {journal}", err=True)
+    done.wait()
+    service.stop()
+    dispatcher.close()
+
+
+@main.command("broker-auth")
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for mosquitto.conf, passwd, acl and secrets.toml.",
+)
+@click.option("--port", default=1883, show_default=True, help="The listener's port.")
+@click.option("--bind", default="0.0.0.0", show_default=True, help="The listener's address.")
+@click.option("--user", default="mosquitto", show_default=True, help="The user Mosquitto runs as ('' to leave unset).")
+def broker_auth(config_path: Path, out: Path, port: int, bind: str, user: str) -> None:
+    """Write Mosquitto's accounts and ACL for the center: one account per board.
+
+    Passwords already in OUT/secrets.toml are kept; new boards get new ones.
+
+    \b
+    Example:
+      hangcho-gateway broker-auth --config /etc/hangcho/center.toml --out /etc/hangcho/broker
+    """
+    from .broker_auth import write_broker_files
+
+    files = write_broker_files(_load(config_path), out, port=port, bind=bind, user=user or None)
+    click.echo(f"OK: {len(files.passwords)} tài khoản (accounts) → {files.conf}")
+
+
 @main.command()
 @click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path))
 def check(config_path: Path) -> None:
@@ -82,10 +178,7 @@ def check(config_path: Path) -> None:
     Example:
       hangcho-gateway check /etc/hangcho/center.toml
     """
-    try:
-        config = load_center(config_path)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from e
+    config = _load(config_path)
     click.echo(
         f"OK: {config.name} — {len(config.services)} dịch vụ, {len(config.counters)} quầy, "
         f"{len(config.priority_classes)} diện ưu tiên"

@@ -49,7 +49,9 @@ class JournalError(RuntimeError):
 class Journal:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.db = Database(self.path)
+        # The service opens the journal in one thread and writes it from its worker thread;
+        # one thread at a time uses it, so the connection may move between threads.
+        self.db = Database(sqlite3.connect(self.path, check_same_thread=False))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=FULL")
         migrations.apply(self.db)

@@ -101,3 +101,176 @@ def demo_center():
     """The bundled demo center (gateway/centers/demo.toml): 6 services, 8 counters."""
 
     return load_center(DEMO_CENTER)
+
+
+# -- a real Mosquitto and simulated boards ---------------------------------------------------------
+class Broker:
+    """Mosquitto on a free port, with the accounts and ACL the gateway writes for the center."""
+
+    def __init__(self, config, folder: Path):
+        import os
+
+        from gateway.broker_auth import write_broker_files
+
+        self.port = _free_port()
+        self.files = write_broker_files(
+            config, folder, port=self.port, bind="127.0.0.1", user="root" if os.geteuid() == 0 else None
+        )
+        self.log = folder / "mosquitto.log"
+        self.proc = None
+        self.start()
+
+    def start(self) -> None:
+        import shutil
+        import socket
+        import subprocess
+        import time
+
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([binary, "-c", str(self.files.conf)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.log.read_text()
+                time.sleep(0.02)
+        raise RuntimeError(f"mosquitto did not start: {self.log.read_text()}")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill() if kill else self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def password(self, user: str) -> str:
+        return self.files.passwords[user]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Board:
+    """A simulated board: a paho client with the board's own account."""
+
+    def __init__(self, broker: Broker, device_id: str, center_id: str = "test", user: str | None = None):
+        import threading
+
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from gateway import protocol
+
+        self.id, self.center, self.boot, self.seq = device_id, center_id, 1, 0
+        self.messages: list[tuple[str, dict | bytes]] = []
+        self.changed = threading.Condition()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{device_id}", protocol=mqtt.MQTTv311)
+        self.client.username_pw_set(user or device_id, broker.password(user or device_id))
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.topic = lambda leaf, device=device_id: protocol.topic(center_id, device, leaf)
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+        self.client.subscribe([(self.topic(leaf), 1) for leaf in ("ack", "cmd/#", "display")])
+        assert subscribed.wait(5), f"{device_id} could not subscribe"
+
+    def _on_message(self, client, userdata, msg) -> None:
+        import json
+
+        leaf = msg.topic.split("/", 4)[4]
+        try:
+            body = json.loads(msg.payload)
+        except ValueError:
+            body = msg.payload
+        with self.changed:
+            self.messages.append((leaf, body))
+            self.changed.notify_all()
+
+    def publish(self, leaf: str, payload: bytes | str, device: str | None = None, qos: int = 1) -> None:
+        info = self.client.publish(self.topic(leaf, device or self.id), payload, qos=qos)
+        info.wait_for_publish(5)
+
+    def event(self, body: dict, seq: int | None = None) -> str:
+        import json
+
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        event_id = f"{self.id}:{self.boot}:{seq}"
+        self.publish("evt", json.dumps({"id": event_id, **body}))
+        return event_id
+
+    def press(self, button: int = 0, priority: bool = False, seq: int | None = None) -> str:
+        return self.event({"kind": "press", "button": button, "priority": priority}, seq)
+
+    def key(self, action: str, **fields) -> str:
+        return self.event({"kind": "key", "action": action, **fields})
+
+    def wait_for(self, leaf: str, match=lambda body: True, timeout: float = 5.0):
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                for got_leaf, body in self.messages:
+                    if got_leaf == leaf and match(body):
+                        return body
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.id}: no {leaf} matching within {timeout}s; got {self.messages}")
+                self.changed.wait(left)
+
+    def ack_for(self, event_id: str, timeout: float = 5.0) -> dict:
+        return self.wait_for("ack", lambda b: isinstance(b, dict) and b.get("id") == event_id, timeout)
+
+    def all(self, leaf: str) -> list:
+        with self.changed:
+            return [body for got_leaf, body in self.messages if got_leaf == leaf]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def broker(center, tmp_path):
+    b = Broker(center, tmp_path / "broker")
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def boards(broker):
+    """Open simulated boards by device id: boards("kiosk-1")."""
+    opened = []
+
+    def open_board(device_id: str, user: str | None = None) -> Board:
+        board = Board(broker, device_id, user=user)
+        opened.append(board)
+        return board
+
+    yield open_board
+    for board in opened:
+        board.close()
+
+
+@pytest.fixture
+def gateway(center, broker, tmp_path):
+    """The gateway service in this process, on a fresh journal, connected to the broker."""
+    from gateway.dispatcher import Dispatcher
+    from gateway.service import GatewayService, MqttSettings
+
+    dispatcher = Dispatcher.open(center, tmp_path / "journal.db")
+    service = GatewayService(center, dispatcher, MqttSettings(port=broker.port, password=broker.password("gateway")))
+    service.start()
+    assert service.connected.wait(10), "the gateway did not connect"
+    yield service
+    service.stop()
+    dispatcher.close()

@@ -1,0 +1,259 @@
+"""The gateway service: the dispatch core's shell over MQTT.
+
+paho's network thread only queues incoming messages. One worker thread takes
+them in groups, turns board events into commands (protocol.py), has the
+dispatcher decide and journal the whole group in one transaction, and only
+then publishes: the acks, the print command for each new ticket, and the
+displays of the counters and the hall. A message that cannot be used is
+logged with its reason and changes nothing. The MQTT session is persistent
+(clean_session off, QoS 1), so events published while the gateway is down
+wait in the broker; boards also resend until acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from . import protocol as p
+from .config import CenterConfig, Device
+from .dispatch import Decision, DispatchError
+from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
+from .dispatcher import Dispatcher
+from .journal import JournalError
+
+log = logging.getLogger("hangcho.gateway")
+GROUP_MAX = 200
+HALL_CALLS = 6
+
+
+@dataclass(slots=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = "gateway"
+    password: str | None = None
+    prefix: str = p.PREFIX
+    keepalive: int = 30
+
+
+@dataclass(slots=True)
+class DeviceStatus:
+    """What the gateway knows of a board: from its status, info and tele messages."""
+
+    status: str = "unknown"
+    info: dict[str, Any] = field(default_factory=dict)
+    tele: dict[str, Any] = field(default_factory=dict)
+    last_seen: float | None = None
+
+
+class GatewayService:
+    def __init__(
+        self,
+        config: CenterConfig,
+        dispatcher: Dispatcher,
+        settings: MqttSettings,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.config, self.dispatcher, self.settings, self.clock = config, dispatcher, settings, clock
+        self.devices = {dev.id: dev for dev in config.devices}
+        self.registry = {dev.id: DeviceStatus() for dev in config.devices}
+        self.hall_calls: deque[tuple[str, int]] = deque(maxlen=HALL_CALLS)
+        self.tz = ZoneInfo(config.timezone)
+        self._inbox: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="hangcho-worker", daemon=True)
+        self.connected = threading.Event()  # set once subscribed, cleared on a disconnect
+        self.client = self._client()
+
+    # -- MQTT plumbing --------------------------------------------------------
+    def _client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"hangcho-gateway-{self.config.id}",
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        if s.password is not None:
+            client.username_pw_set(s.username, s.password)
+        client.will_set(self._topic("gateway", "status"), p.STATUS_LOST, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = lambda *args: self.connected.set()
+        return client
+
+    def _topic(self, device: str, leaf: str) -> str:
+        return p.topic(self.config.id, device, leaf, self.settings.prefix)
+
+    def start(self) -> None:
+        self._worker.start()
+        self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._inbox.put(None)
+        self.client.publish(self._topic("gateway", "status"), p.STATUS_LOST, qos=1, retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._worker.join(timeout=5)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        client.subscribe(p.subscriptions(self.config.id, self.settings.prefix))
+        client.publish(self._topic("gateway", "status"), p.STATUS_ONLINE, qos=1, retain=True)
+        log.info(
+            "connected to %s:%s (session present: %s)", self.settings.host, self.settings.port, flags.session_present
+        )
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        log.warning("disconnected from the broker: %s", reason_code)
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        self._inbox.put((message.topic, message.payload))
+
+    def _publish(self, device: str, leaf: str, body: dict, retain: bool = False) -> None:
+        self.client.publish(self._topic(device, leaf), p.encode(body), qos=1, retain=retain)
+
+    # -- the worker ---------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            item = self._inbox.get()
+            if item is None:
+                break
+            group = [item]
+            while len(group) < GROUP_MAX:
+                try:
+                    nxt = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._stop.set()
+                    break
+                group.append(nxt)
+            try:
+                self.handle_group(group)
+            except Exception:  # the service must outlive one bad group; nothing was acked
+                log.exception("could not handle %d messages", len(group))
+
+    def handle_group(self, group: list[tuple[str, bytes]]) -> None:
+        """Decide and journal the group's events together, then answer each."""
+        now = self.clock()
+        commands: list[tuple[Device, str, Any]] = []
+        for name, payload in group:
+            try:
+                device_id, leaf = p.parse_topic(name, self.config.id, self.settings.prefix)
+            except p.ProtocolError as e:
+                log.warning("refused message: %s", e.reason)
+                continue
+            device = self.devices.get(device_id)
+            if device is None:
+                if device_id != "gateway":
+                    log.warning("refused message from unknown device %r on %s", device_id, name)
+                continue
+            if leaf == "evt":
+                self._event(device, payload, commands)
+            else:
+                self._health(device, leaf, payload, now)
+        if not commands:
+            return
+        try:
+            outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands])
+        except JournalError as e:
+            log.error("journal write failed, %d events not acknowledged: %s", len(commands), e)
+            return
+        for (device, event_id, _), outcome in zip(commands, outcomes, strict=True):
+            self._answer(device, event_id, outcome, now)
+
+    def _event(self, device: Device, payload: bytes, commands: list) -> None:
+        try:
+            event_id, command = p.event_command(self.config, device, payload)
+        except p.ProtocolError as e:
+            log.warning("refused event from %s: %s", device.id, e.reason)
+            if e.event_id:  # tell the board, so that it stops resending what can never work
+                self._publish(device.id, "ack", p.refusal(e.event_id, e))
+            return
+        commands.append((device, event_id, command))
+
+    def _health(self, device: Device, leaf: str, payload: bytes, now: float) -> None:
+        entry = self.registry[device.id]
+        entry.last_seen = now
+        if leaf == "status":
+            entry.status = payload.decode("utf-8", "replace")[:16]
+            return
+        try:
+            data = p.load_json(payload)
+        except p.ProtocolError as e:
+            log.warning("refused %s from %s: %s", leaf, device.id, e.reason)
+            return
+        if leaf == "info":
+            entry.info = data
+        else:
+            entry.tele = data
+
+    # -- answers, after the journal commit ---------------------------------------------------------
+    def _answer(self, device: Device, event_id: str, outcome: Decision | DispatchError, now: float) -> None:
+        if isinstance(outcome, DispatchError):
+            log.info("refused %s from %s: %s", event_id, device.id, outcome.en)
+            self._publish(device.id, "ack", p.ack(event_id, outcome))
+            return
+        if not outcome.duplicate:
+            # Before the ack: a board that holds its ack has had everything the event caused.
+            for e in outcome.events:
+                if isinstance(e, TicketIssued) and device.role == "kiosk":
+                    self._publish(device.id, "cmd/print", self.print_body(e, now))
+                elif isinstance(e, TicketCalled | TicketRecalled):
+                    self._called(e.ticket, e.counter)
+            for counter in {getattr(e, "counter", None) for e in outcome.events} - {None}:
+                self._show_counter(counter)
+        self._publish(device.id, "ack", p.ack(event_id, outcome))
+
+    def print_body(self, e: TicketIssued, now: float) -> dict[str, Any]:
+        service = self.dispatcher.state.services[e.service]
+        eta = "Chưa xác định" if e.eta_low_min is None else f"{e.eta_low_min}–{e.eta_high_min} phút"
+        return {
+            "exp": now + p.COMMAND_TTL_S,
+            "ticket": e.ticket,
+            "center": self.config.name,
+            "service": service.name,
+            "time": datetime.fromtimestamp(e.at, self.tz).strftime("%H:%M %d/%m/%Y"),
+            "ahead": e.ahead,
+            "eta": eta,
+            "priority": self._class_name(e.priority),
+        }
+
+    def _class_name(self, code: str | None) -> str | None:
+        return next((c.name for c in self.config.priority_classes if c.code == code), None)
+
+    def _called(self, ticket: str, counter: int) -> None:
+        if self.hall_calls and self.hall_calls[0] == (ticket, counter):
+            self.hall_calls.popleft()
+        self.hall_calls.appendleft((ticket, counter))
+        body = {"calls": [{"ticket": t, "counter": c} for t, c in self.hall_calls]}
+        for dev in self.config.devices:
+            if dev.role == "hall":
+                self._publish(dev.id, "display", body, retain=True)
+
+    def _show_counter(self, counter: int) -> None:
+        c = self.dispatcher.state.counters[counter]
+        body = {"text": c.current or "", "status": c.status}
+        for dev in self.config.devices:
+            if dev.role == "counter" and dev.counter == counter:
+                self._publish(dev.id, "display", body, retain=True)
