@@ -56,3 +56,15 @@ def test_every_benchmark_key_is_explained():
     for key, value in results.items():
         if isinstance(value, int | float):
             assert f"`{key}`" in PERFORMANCE.split("## Latest figures")[0], key
+
+
+def test_protocol_doc_lists_every_topic_and_action():
+    from gateway import protocol
+
+    doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for leaf in (*protocol.FROM_DEVICE, "ack", "display", "cmd/<name>"):
+        assert f"/<device>/{leaf}`" in doc, leaf
+    for name in protocol.COMMANDS:
+        assert f"`{name}`" in doc, name
+    for action in protocol.ACTIONS:
+        assert f"| `{action}` |" in doc, action
