@@ -53,6 +53,7 @@ def acl_text(config: CenterConfig, prefix: str = PREFIX) -> str:
             f"topic write {topic(config.id, device.id, leaf, prefix)}" for leaf in ("status", "info", "tele", "evt")
         ]
         lines += [f"topic read {topic(config.id, device.id, leaf, prefix)}" for leaf in ("ack", "cmd/#", "display")]
+        lines.append(f"topic read {topic(config.id, GATEWAY_USER, 'status', prefix)}")  # is the gateway there?
     return "\n".join(lines) + "\n"
 
 

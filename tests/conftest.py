@@ -176,9 +176,12 @@ class Board:
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.topic = lambda leaf, device=device_id: protocol.topic(center_id, device, leaf)
+        self.client.on_connect = lambda client, *args: client.subscribe(
+            [(self.topic(leaf), 1) for leaf in ("ack", "cmd/#", "display")]
+        )  # again after every reconnect: the session is clean
+        self.client.reconnect_delay_set(0.1, 1)
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()
-        self.client.subscribe([(self.topic(leaf), 1) for leaf in ("ack", "cmd/#", "display")])
         assert subscribed.wait(5), f"{device_id} could not subscribe"
 
     def _on_message(self, client, userdata, msg) -> None:
@@ -239,6 +242,64 @@ class Board:
         self.client.loop_stop()
 
 
+class ResendingKiosk(Board):
+    """A kiosk with an outbox, as the firmware has: every press is resent until its ack."""
+
+    def __init__(self, *args, **kwargs):
+        import threading
+
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, str] = {}
+        self.acked: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._resender = threading.Thread(target=self._resend, daemon=True)
+        self._resender.start()
+
+    def press(self, button: int = 0, priority: bool = False, seq: int | None = None) -> str:
+        import json
+
+        with self._lock:
+            self.seq += 1
+            event_id = f"{self.id}:{self.boot}:{self.seq}"
+            payload = json.dumps({"id": event_id, "kind": "press", "button": button, "priority": priority})
+            self.pending[event_id] = payload
+        self.client.publish(self.topic("evt"), payload, qos=1)
+        return event_id
+
+    def _on_message(self, client, userdata, msg) -> None:
+        super()._on_message(client, userdata, msg)
+        if msg.topic.endswith("/ack"):
+            import json
+
+            body = json.loads(msg.payload)
+            with self._lock:
+                if self.pending.pop(body["id"], None) is not None:
+                    self.acked[body["id"]] = body
+
+    def _resend(self) -> None:
+        while not self._stop.wait(0.5):
+            with self._lock:
+                waiting = list(self.pending.values())
+            for payload in waiting:
+                self.client.publish(self.topic("evt"), payload, qos=1)
+
+    def wait_all_acked(self, timeout: float) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self.pending:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.pending)} presses never acknowledged: {sorted(self.pending)[:5]}")
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
+
+
 @pytest.fixture
 def broker(center, tmp_path):
     b = Broker(center, tmp_path / "broker")
@@ -274,3 +335,18 @@ def gateway(center, broker, tmp_path):
     yield service
     service.stop()
     dispatcher.close()
+
+
+@pytest.fixture
+def kiosk_with_outbox(broker):
+    """Open kiosks that resend every press until acknowledged: kiosk_with_outbox("kiosk-1")."""
+    opened = []
+
+    def open_kiosk(device_id: str) -> ResendingKiosk:
+        kiosk = ResendingKiosk(broker, device_id)
+        opened.append(kiosk)
+        return kiosk
+
+    yield open_kiosk
+    for kiosk in opened:
+        kiosk.close()

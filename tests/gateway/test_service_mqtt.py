@@ -151,3 +151,9 @@ def test_board_health_is_recorded(gateway, boards):
     kiosk.ack_for(kiosk.press())
     entry = gateway.registry["kiosk-1"]
     assert (entry.status, entry.info["board"], entry.tele["rssi"]) == ("online", "esp32-devkitc", -61)
+
+
+def test_boards_see_whether_the_gateway_is_there(gateway, boards):
+    kiosk = boards("kiosk-1")
+    kiosk.client.subscribe(kiosk.topic("status", "gateway"), qos=1)
+    kiosk.wait_for("status", lambda body: body == b"online")
