@@ -105,9 +105,12 @@ config_option = click.option(
     help="secrets.toml written by `broker-auth`: the gateway's MQTT password.",
 )
 @click.option(
+    "--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages (hall screen at /hall)."
+)
+@click.option(
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
 )
-def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None, log_level: str) -> None:
+def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None, http: str, log_level: str) -> None:
     """Run the center's gateway: the queue over MQTT, until stopped (SIGTERM or Ctrl-C).
 
     \b
@@ -122,6 +125,7 @@ def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None
 
     from .dispatcher import Dispatcher
     from .service import GatewayService, MqttSettings
+    from .web import WebServer, create_app
 
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     config = _load(config_path)
@@ -136,10 +140,13 @@ def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    web_host, _, web_port = http.rpartition(":")
+    web = WebServer(create_app(service.hub), web_host or "0.0.0.0", int(web_port)).start()
     service.start()
-    click.echo(f"hangcho-gateway: {config.id} running, journal {journal}", err=True)
+    click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
     done.wait()
     service.stop()
+    web.stop()
     dispatcher.close()
 
 

@@ -16,7 +16,6 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,11 +30,12 @@ from .config import CenterConfig, Device
 from .dispatch import Decision, DispatchError
 from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
 from .dispatcher import Dispatcher
+from .hub import ViewHub
 from .journal import JournalError
+from .views import add_call, counter_view, hall_view, recent_calls
 
 log = logging.getLogger("hangcho.gateway")
 GROUP_MAX = 200
-HALL_CALLS = 6
 
 
 @dataclass(slots=True)
@@ -65,11 +65,14 @@ class GatewayService:
         dispatcher: Dispatcher,
         settings: MqttSettings,
         clock: Callable[[], float] = time.time,
+        hub: ViewHub | None = None,
     ):
         self.config, self.dispatcher, self.settings, self.clock = config, dispatcher, settings, clock
+        self.hub = hub or ViewHub()
         self.devices = {dev.id: dev for dev in config.devices}
         self.registry = {dev.id: DeviceStatus() for dev in config.devices}
-        self.hall_calls: deque[tuple[str, int]] = deque(maxlen=HALL_CALLS)
+        self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
+        self.hub.publish("hall", hall_view(dispatcher.state, self.hall_calls))
         self.tz = ZoneInfo(config.timezone)
         self._inbox: queue.Queue = queue.Queue()
         self._stop = threading.Event()
@@ -105,6 +108,7 @@ class GatewayService:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self.hub.close()
         self._stop.set()
         self._inbox.put(None)
         self.client.publish(self._topic("gateway", "status"), p.STATUS_LOST, qos=1, retain=True)
@@ -181,6 +185,8 @@ class GatewayService:
             return
         for (device, event_id, _), outcome in zip(commands, outcomes, strict=True):
             self._answer(device, event_id, outcome, now)
+        if any(isinstance(o, Decision) and not o.duplicate and o.events for o in outcomes):
+            self.hub.publish("hall", hall_view(self.dispatcher.state, self.hall_calls))
 
     def _event(self, device: Device, payload: bytes, commands: list) -> None:
         try:
@@ -243,17 +249,14 @@ class GatewayService:
         return next((c.name for c in self.config.priority_classes if c.code == code), None)
 
     def _called(self, ticket: str, counter: int) -> None:
-        if self.hall_calls and self.hall_calls[0] == (ticket, counter):
-            self.hall_calls.popleft()
-        self.hall_calls.appendleft((ticket, counter))
+        self.hall_calls = add_call(self.hall_calls, (ticket, counter))
         body = {"calls": [{"ticket": t, "counter": c} for t, c in self.hall_calls]}
         for dev in self.config.devices:
             if dev.role == "hall":
                 self._publish(dev.id, "display", body, retain=True)
 
     def _show_counter(self, counter: int) -> None:
-        c = self.dispatcher.state.counters[counter]
-        body = {"text": c.current or "", "status": c.status}
+        body = counter_view(self.dispatcher.state, counter)
         for dev in self.config.devices:
             if dev.role == "counter" and dev.counter == counter:
                 self._publish(dev.id, "display", body, retain=True)

@@ -35,10 +35,14 @@ class Desk:
     def __init__(self, config, now: float = MORNING):
         self.state = State(config)
         self.now = now
+        self.events: list = []  # everything folded in so far, as a journal would hold it
 
     def __call__(self, command, after: float = 1.0):
         self.now += after
-        return handle(self.state, command, self.now)
+        decision = handle(self.state, command, self.now)
+        if not decision.duplicate:
+            self.events.extend(decision.events)
+        return decision
 
     def issue(self, service: str, priority: str | None = None, after: float = 1.0) -> str:
         from gateway.dispatch import IssueTicket
@@ -350,3 +354,79 @@ def kiosk_with_outbox(broker):
     yield open_kiosk
     for kiosk in opened:
         kiosk.close()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    """A page in Debian's headless Chromium, driven by Playwright."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def gateway_process(broker, tmp_path):
+    """Start the real `hangcho-gateway run` as a process: start(), kill(), url."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    cli = Path(sys.executable).parent / "hangcho-gateway"
+
+    class Process:
+        def __init__(self):
+            self.http_port = _free_port()
+            self.url = f"http://127.0.0.1:{self.http_port}"
+            self.journal = tmp_path / "journal.db"
+            self.log = tmp_path / "gateway.log"
+            self.proc = None
+
+        def start(self):
+            args = [str(cli), "run", "--config", str(SMALL_CENTER_FILE), "--journal", str(self.journal)]
+            args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
+            args += ["--http", f"127.0.0.1:{self.http_port}"]
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen(args, stdout=out, stderr=out)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(self.url + "/hall", timeout=0.5).close()
+                    return self
+                except OSError:
+                    assert self.proc.poll() is None, self.log.read_text()
+                    time.sleep(0.05)
+            raise RuntimeError(self.log.read_text())
+
+        def kill(self):
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+        def stop(self):
+            if self.proc and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(timeout=10)
+
+    process = Process()
+    yield process
+    process.stop()

@@ -1,0 +1,85 @@
+"""The gateway's web pages on the center's network (Flask): the hall's TV page for now.
+
+The hall page is live through server-sent events. The stream starts with the
+whole view and then sends each new one; a comment line every few seconds
+keeps proxies and the page's own watchdog sure the link is alive. The browser
+reconnects by itself (EventSource, `retry: 1000`), and the page reconnects on
+its own too when the stream goes silent, so a TV left on all day never needs
+a manual reload — the complaint made most often about other systems' panels.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, render_template
+from werkzeug.serving import make_server
+
+from .hub import ViewHub
+
+HEARTBEAT_S = 5.0
+
+hall = Blueprint("hall", __name__)
+
+
+def create_app(hub: ViewHub, test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(HUB=hub, JSON_AS_ASCII=False)
+    if test_config:
+        app.config.update(test_config)
+    app.register_blueprint(hall)
+    return app
+
+
+@hall.get("/")
+@hall.get("/hall")
+def hall_page() -> str:
+    return render_template("hall.html")
+
+
+@hall.get("/hall/events")
+def hall_events() -> Response:
+    hub: ViewHub = current_app.config["HUB"]
+    return Response(
+        _stream(hub, "hall"),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _stream(hub: ViewHub, name: str) -> Iterator[str]:
+    version, view = hub.latest(name)
+    yield "retry: 1000\n\n"
+    if view is not None:
+        yield _event(version, view)
+    while not hub.closed:
+        got = hub.wait(name, version, HEARTBEAT_S)
+        if got is None:
+            yield "event: ping\ndata: {}\n\n"
+            continue
+        version, view = got
+        yield _event(version, view)
+
+
+def _event(version: int, view: object) -> str:
+    return f"id: {version}\ndata: {json.dumps(view, ensure_ascii=False)}\n\n"
+
+
+class WebServer:
+    """The pages on a thread of the gateway's process (werkzeug's threaded server: a center's
+    network has a handful of screens and phones, not thousands)."""
+
+    def __init__(self, app: Flask, host: str, port: int):
+        self.server = make_server(host, port, app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, name="hangcho-web", daemon=True)
+
+    def start(self) -> WebServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

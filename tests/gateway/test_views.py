@@ -1,0 +1,47 @@
+"""Screens' views from the state: pure functions."""
+
+from __future__ import annotations
+
+from gateway.dispatch import Recall
+from gateway.hub import ViewHub
+from gateway.views import add_call, counter_view, hall_view, recent_calls
+
+
+def test_hall_view_shows_calls_counters_and_waiting(desk):
+    desk.issue("A")
+    desk.issue("A")
+    desk.issue("B")
+    desk.call(1)
+    view = hall_view(desk.state, [("A001", 1)])
+    assert view["calls"] == [{"ticket": "A001", "counter": 1}]
+    assert view["counters"] == [{"counter": 1, "ticket": "A001", "status": "open"}]
+    assert [(w["code"], w["count"]) for w in view["waiting"]] == [("A", 1), ("B", 1), ("C", 0)]
+    assert counter_view(desk.state, 1) == {"text": "A001", "status": "open"}
+    assert counter_view(desk.state, 2) == {"text": "", "status": "open"}
+
+
+def test_a_recall_moves_its_call_back_to_the_top(desk):
+    for _ in range(3):
+        desk.issue("A")
+    desk.call(1)
+    desk.call(2)
+    desk(Recall(1))
+    assert recent_calls(desk.events) == [("A001", 1), ("A002", 2)]
+
+
+def test_add_call_keeps_the_latest_six():
+    calls = []
+    for n in range(8):
+        calls = add_call(calls, (f"A{n:03d}", 1))
+    assert [t for t, _ in calls] == ["A007", "A006", "A005", "A004", "A003", "A002"]
+
+
+def test_hub_streams_only_newer_views():
+    hub = ViewHub()
+    assert hub.wait("hall", 0, timeout=0.01) is None
+    hub.publish("hall", {"n": 1})
+    version, view = hub.wait("hall", 0, timeout=0.01)
+    assert view == {"n": 1}
+    assert hub.wait("hall", version, timeout=0.01) is None
+    hub.close()
+    assert hub.wait("hall", 0, timeout=1) is None
