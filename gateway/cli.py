@@ -108,9 +108,17 @@ config_option = click.option(
     "--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages (hall screen at /hall)."
 )
 @click.option(
+    "--audio",
+    default="aplay -q",
+    show_default=True,
+    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for files, or 'none'.",
+)
+@click.option(
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
 )
-def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None, http: str, log_level: str) -> None:
+def run(
+    config_path: Path, journal: Path, broker: str, secrets_path: Path | None, http: str, audio: str, log_level: str
+) -> None:
     """Run the center's gateway: the queue over MQTT, until stopped (SIGTERM or Ctrl-C).
 
     \b
@@ -125,6 +133,7 @@ def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None
 
     from .dispatcher import Dispatcher
     from .service import GatewayService, MqttSettings
+    from .voice import Announcer, command_sink, folder_sink
     from .web import WebServer, create_app
 
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
@@ -134,9 +143,12 @@ def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None
     if secrets_path is not None:
         password = tomllib.loads(secrets_path.read_text())["passwords"]["gateway"]
     dispatcher = Dispatcher.open(config, journal)
-    service = GatewayService(
-        config, dispatcher, MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
-    )
+    announcer = None
+    if audio != "none":
+        sink = folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio)
+        announcer = Announcer(sink)
+    settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
+    service = GatewayService(config, dispatcher, settings, announcer=announcer)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -147,6 +159,8 @@ def run(config_path: Path, journal: Path, broker: str, secrets_path: Path | None
     done.wait()
     service.stop()
     web.stop()
+    if announcer is not None:
+        announcer.close()
     dispatcher.close()
 
 

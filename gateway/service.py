@@ -33,6 +33,7 @@ from .dispatcher import Dispatcher
 from .hub import ViewHub
 from .journal import JournalError
 from .views import add_call, counter_view, hall_view, recent_calls
+from .voice import Announcer
 
 log = logging.getLogger("hangcho.gateway")
 GROUP_MAX = 200
@@ -66,9 +67,11 @@ class GatewayService:
         settings: MqttSettings,
         clock: Callable[[], float] = time.time,
         hub: ViewHub | None = None,
+        announcer: Announcer | None = None,
     ):
         self.config, self.dispatcher, self.settings, self.clock = config, dispatcher, settings, clock
         self.hub = hub or ViewHub()
+        self.announcer = announcer
         self.devices = {dev.id: dev for dev in config.devices}
         self.registry = {dev.id: DeviceStatus() for dev in config.devices}
         self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
@@ -249,6 +252,8 @@ class GatewayService:
         return next((c.name for c in self.config.priority_classes if c.code == code), None)
 
     def _called(self, ticket: str, counter: int) -> None:
+        if self.announcer is not None:
+            self.announcer.announce(ticket, counter)
         self.hall_calls = add_call(self.hall_calls, (ticket, counter))
         body = {"calls": [{"ticket": t, "counter": c} for t, c in self.hall_calls]}
         for dev in self.config.devices:

@@ -405,7 +405,7 @@ def gateway_process(broker, tmp_path):
         def start(self):
             args = [str(cli), "run", "--config", str(SMALL_CENTER_FILE), "--journal", str(self.journal)]
             args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
-            args += ["--http", f"127.0.0.1:{self.http_port}"]
+            args += ["--http", f"127.0.0.1:{self.http_port}", "--audio", f"dir:{tmp_path / 'audio'}"]
             with open(self.log, "ab") as out:
                 self.proc = subprocess.Popen(args, stdout=out, stderr=out)
             deadline = time.monotonic() + 15

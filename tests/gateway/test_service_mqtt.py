@@ -157,3 +157,29 @@ def test_boards_see_whether_the_gateway_is_there(gateway, boards):
     kiosk = boards("kiosk-1")
     kiosk.client.subscribe(kiosk.topic("status", "gateway"), qos=1)
     kiosk.wait_for("status", lambda body: body == b"online")
+
+
+def test_a_call_is_announced(center, broker, boards, tmp_path):
+    from gateway.dispatcher import Dispatcher
+    from gateway.service import GatewayService, MqttSettings
+    from gateway.voice import Announcer, folder_sink
+
+    announcer = Announcer(folder_sink(tmp_path / "audio", realtime=False))
+    dispatcher = Dispatcher.open(center, tmp_path / "journal.db")
+    service = GatewayService(
+        center, dispatcher, MqttSettings(port=broker.port, password=broker.password("gateway")), announcer=announcer
+    )
+    service.start()
+    try:
+        assert service.connected.wait(10)
+        kiosk, counter = boards("kiosk-1"), boards("counter-2")
+        kiosk.ack_for(kiosk.press(button=1))
+        counter.ack_for(counter.key("open"))
+        counter.ack_for(counter.key("next"))
+        counter.ack_for(counter.key("recall"))
+        announcer.drain()
+        assert [p.name for p in sorted((tmp_path / "audio").glob("*.wav"))] == ["0001-B001-2.wav", "0002-B001-2.wav"]
+    finally:
+        service.stop()
+        announcer.close()
+        dispatcher.close()

@@ -26,6 +26,7 @@ CLI = Path(sys.executable).parent / "hangcho-gateway"
 def start_gateway(broker, journal: Path, log: Path) -> subprocess.Popen:
     args = [str(CLI), "run", "--config", str(CONFIG), "--journal", str(journal)]
     args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
+    args += ["--http", "127.0.0.1:0", "--audio", "none"]
     with open(log, "ab") as out:
         return subprocess.Popen(args, stdout=out, stderr=out)
 
