@@ -18,9 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -32,6 +30,7 @@ from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
 from .dispatcher import Dispatcher
 from .hub import ViewHub
 from .journal import JournalError
+from .ticket import blocks_rev, static_blocks, ticket_ops
 from .views import add_call, counter_view, hall_view, recent_calls
 from .voice import Announcer
 
@@ -72,11 +71,11 @@ class GatewayService:
         self.config, self.dispatcher, self.settings, self.clock = config, dispatcher, settings, clock
         self.hub = hub or ViewHub()
         self.announcer = announcer
+        self._block_cache: dict[str, tuple[str, dict]] = {}
         self.devices = {dev.id: dev for dev in config.devices}
         self.registry = {dev.id: DeviceStatus() for dev in config.devices}
         self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
         self.hub.publish("hall", hall_view(dispatcher.state, self.hall_calls))
-        self.tz = ZoneInfo(config.timezone)
         self._inbox: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="hangcho-worker", daemon=True)
@@ -214,6 +213,8 @@ class GatewayService:
             return
         if leaf == "info":
             entry.info = data
+            if device.role == "kiosk" and data.get("blocks_rev") != self._blocks(device.printer)[0]:
+                self.send_blocks(device, now)
         else:
             entry.tele = data
 
@@ -227,29 +228,33 @@ class GatewayService:
             # Before the ack: a board that holds its ack has had everything the event caused.
             for e in outcome.events:
                 if isinstance(e, TicketIssued) and device.role == "kiosk":
-                    self._publish(device.id, "cmd/print", self.print_body(e, now))
+                    self._publish(device.id, "cmd/print", self.print_body(device, e, now))
                 elif isinstance(e, TicketCalled | TicketRecalled):
                     self._called(e.ticket, e.counter)
             for counter in {getattr(e, "counter", None) for e in outcome.events} - {None}:
                 self._show_counter(counter)
         self._publish(device.id, "ack", p.ack(event_id, outcome))
 
-    def print_body(self, e: TicketIssued, now: float) -> dict[str, Any]:
-        service = self.dispatcher.state.services[e.service]
-        eta = "Chưa xác định" if e.eta_low_min is None else f"{e.eta_low_min}–{e.eta_high_min} phút"
+    def print_body(self, device: Device, e: TicketIssued, now: float) -> dict[str, Any]:
+        """The print command: the ticket's operations; Vietnamese text is in the cached blocks."""
         return {
             "exp": now + p.COMMAND_TTL_S,
             "ticket": e.ticket,
-            "center": self.config.name,
-            "service": service.name,
-            "time": datetime.fromtimestamp(e.at, self.tz).strftime("%H:%M %d/%m/%Y"),
-            "ahead": e.ahead,
-            "eta": eta,
-            "priority": self._class_name(e.priority),
+            "rev": self._blocks(device.printer)[0],
+            "ops": ticket_ops(self.config, e),
         }
 
-    def _class_name(self, code: str | None) -> str | None:
-        return next((c.name for c in self.config.priority_classes if c.code == code), None)
+    def _blocks(self, printer: str) -> tuple[str, dict]:
+        if printer not in self._block_cache:
+            self._block_cache[printer] = (blocks_rev(self.config, printer), static_blocks(self.config, printer))
+        return self._block_cache[printer]
+
+    def send_blocks(self, device: Device, now: float) -> None:
+        """Every static raster block to a kiosk, one message each (a board's heap is small)."""
+        rev, blocks = self._blocks(device.printer)
+        for name, raster in blocks.items():
+            self._publish(device.id, "cmd/config", {"exp": now + 600, **raster.to_message(name, rev)})
+        self._publish(device.id, "cmd/config", {"exp": now + 600, "kind": "blocks_done", "rev": rev})
 
     def _called(self, ticket: str, counter: int) -> None:
         if self.announcer is not None:

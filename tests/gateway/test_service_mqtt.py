@@ -10,6 +10,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway.ticket import blocks_rev, static_blocks
+
 
 def test_a_press_becomes_one_ticket_one_ack_and_one_print(gateway, boards):
     kiosk = boards("kiosk-1")
@@ -17,10 +19,11 @@ def test_a_press_becomes_one_ticket_one_ack_and_one_print(gateway, boards):
     ack = kiosk.ack_for(event_id)
     assert ack == {"id": event_id, "ok": True, "ticket": "B001"}
     printed = kiosk.wait_for("cmd/print")
-    assert printed["ticket"] == "B001"
-    assert printed["service"] == "Hộ tịch" and printed["center"] == "Trung tâm thử nghiệm"
-    assert printed["ahead"] == 0 and printed["priority"] is None
-    assert printed["eta"] == "Chưa xác định"  # no counter is open yet
+    assert printed["ticket"] == "B001" and printed["rev"] == blocks_rev(gateway.config, "58mm")
+    ops = printed["ops"]
+    assert ["big", "B001"] in ops and ["img", "svc:B", "Ho tich"] in ops
+    assert ["img", "lbl:unknown", "Chua xac dinh"] in ops  # no counter is open yet: the wait is unknown
+    assert not any(op[1].startswith("pri:") for op in ops if op[0] == "img")
     assert printed["exp"] > time.time()
     assert list(gateway.dispatcher.state.tickets) == ["B001"]
     assert gateway.dispatcher.journal.find(event_id)[-1].ticket == "B001"
@@ -29,7 +32,7 @@ def test_a_press_becomes_one_ticket_one_ack_and_one_print(gateway, boards):
 def test_a_priority_press_prints_the_class(gateway, boards):
     kiosk = boards("kiosk-1")
     kiosk.ack_for(kiosk.press(button=0, priority=True))
-    assert kiosk.wait_for("cmd/print")["priority"] == "Người cao tuổi"
+    assert ["img", "pri:cao_tuoi", "UU TIEN - Nguoi cao tuoi"] in kiosk.wait_for("cmd/print")["ops"]
 
 
 def test_the_same_event_id_twice_makes_one_ticket_and_one_print(gateway, boards):
@@ -183,3 +186,17 @@ def test_a_call_is_announced(center, broker, boards, tmp_path):
         service.stop()
         announcer.close()
         dispatcher.close()
+
+
+def test_a_kiosk_with_stale_blocks_gets_every_block(gateway, boards):
+    kiosk = boards("kiosk-1")
+    kiosk.publish("info", json.dumps({"role": "kiosk", "blocks_rev": "old"}))
+    done = kiosk.wait_for("cmd/config", lambda b: b["kind"] == "blocks_done")
+    blocks = static_blocks(gateway.config, "58mm")
+    got = {b["name"]: b for b in kiosk.all("cmd/config") if b["kind"] == "block"}
+    assert set(got) == set(blocks) and done["rev"] == blocks_rev(gateway.config, "58mm")
+    assert got["svc:A"]["w"] == 384 and got["svc:A"]["h"] == blocks["svc:A"].height
+    kiosk.messages.clear()
+    kiosk.publish("info", json.dumps({"role": "kiosk", "blocks_rev": done["rev"]}))
+    kiosk.ack_for(kiosk.press())  # a sentinel
+    assert kiosk.all("cmd/config") == []  # an up-to-date kiosk gets nothing again

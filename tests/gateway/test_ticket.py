@@ -1,0 +1,144 @@
+"""The printed ticket: raster blocks for Vietnamese text, native ESC/POS for the rest."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from gateway.config import PRINTERS
+from gateway.dispatch import IssueTicket, OpenCounter
+from gateway.ticket import (
+    Raster,
+    blocks_rev,
+    escpos,
+    plain,
+    preview_png,
+    render_text,
+    static_blocks,
+    ticket_ops,
+)
+
+
+def decode(data: bytes) -> list[tuple]:
+    """Walk ESC/POS bytes back into (kind, value) operations: what a printer would do."""
+    ops, i, size = [], 0, 0
+    line = bytearray()
+    while i < len(data):
+        b = data[i]
+        if data.startswith(b"\x1b@", i):
+            ops.append(("init",))
+            i += 2
+        elif data.startswith(b"\x1ba", i):
+            ops.append(("align", data[i + 2]))
+            i += 3
+        elif data.startswith(b"\x1d!", i):
+            size = data[i + 2]
+            i += 3
+        elif data.startswith(b"\x1dv0", i):
+            x = data[i + 4] | data[i + 5] << 8
+            y = data[i + 6] | data[i + 7] << 8
+            ops.append(("raster", x * 8, y, data[i + 8 : i + 8 + x * y]))
+            i += 8 + x * y
+        elif data.startswith(b"\x1d(k", i):
+            n = data[i + 3] | data[i + 4] << 8
+            body = data[i + 5 : i + 5 + n]
+            if body[:2] == b"1P":
+                ops.append(("qr", body[3:].decode()))
+            i += 5 + n
+        elif data.startswith(b"\x1dV", i):
+            ops.append(("cut",))
+            i += 4
+        elif b == 0x0A:
+            if line:
+                ops.append(("text", size, line.decode("ascii")))
+                line = bytearray()
+            i += 1
+        else:
+            line.append(b)
+            i += 1
+    return ops
+
+
+def test_vietnamese_text_becomes_a_raster_of_the_printer_width():
+    r = render_text("Đất đai", PRINTERS["80mm"], 26, bold=True)
+    assert r.width == 576 and len(r.data) == r.row_bytes * r.height
+    assert any(r.data), "nothing was drawn"
+    assert r.data != render_text("Dat dai", 576, 26, bold=True).data  # the accents are drawn
+    narrow = render_text("Trung tâm Phục vụ hành chính công phường Phú Định", PRINTERS["58mm"], 24)
+    assert narrow.width == 384 and narrow.height > r.height  # wrapped onto more lines
+
+
+def test_plain_text_for_a_kiosk_without_the_block():
+    assert plain("Đăng ký hộ kinh doanh") == "Dang ky ho kinh doanh"
+
+
+def test_ticket_operations(desk, center):
+    desk(IssueTicket("A", "cao_tuoi"))
+    e = desk.events[-1]
+    ops = ticket_ops(center, e, url="http://10.0.0.2:8080/t/A002")
+    kinds = [op[0] if op[0] != "img" else op[1] for op in ops]
+    assert kinds == [
+        "center", "lbl:title", "svc:A", "big", "pri:cao_tuoi", "lbl:time", "txt", "lbl:ahead", "txt",
+        "lbl:eta", "txt", "qr", "lbl:qr", "lbl:footer", "cut",
+    ]  # fmt: skip
+    assert ["big", e.ticket] in ops
+    assert ["txt", f"{e.eta_low_min} - {e.eta_high_min}"] in ops
+    assert all(op[2].isascii() for op in ops if op[0] == "img")
+
+
+def test_unknown_wait_prints_as_unknown(center, desk_for):
+    desk = desk_for(center, open_counters=False)
+    desk(IssueTicket("C"))
+    ops = ticket_ops(center, desk.events[-1])
+    assert ["img", "lbl:unknown", "Chua xac dinh"] in ops
+    assert not any(op[0] == "qr" for op in ops)
+
+
+def test_escpos_bytes_decode_back_to_the_ticket(desk, center):
+    desk(IssueTicket("B"))
+    e = desk.events[-1]
+    blocks = static_blocks(center, "80mm")
+    ops = ticket_ops(center, e, url="http://10.0.0.2:8080/t/B001")
+    data = escpos(ops, blocks)
+    decoded = decode(data)
+    assert decoded[:2] == [("init",), ("align", 1)]
+    rasters = [op for op in decoded if op[0] == "raster"]
+    assert rasters[0] == ("raster", 576, blocks["center"].height, blocks["center"].data)
+    assert ("text", 0x33, "B001") in decoded  # the number, natively, four times the size
+    assert ("qr", "http://10.0.0.2:8080/t/B001") in decoded
+    assert decoded[-1] == ("cut",)
+    assert len(rasters) == sum(op[0] == "img" for op in ops)
+
+
+def test_a_missing_block_prints_its_plain_text(desk, center):
+    desk(IssueTicket("A"))
+    ops = ticket_ops(center, desk.events[-1])
+    decoded = decode(escpos(ops, {}))
+    assert ("text", 0, "Chung thuc") in decoded
+
+
+def test_blocks_rev_follows_the_texts(center, center_with):
+    assert blocks_rev(center, "58mm") == blocks_rev(center, "58mm")
+    assert blocks_rev(center, "58mm") != blocks_rev(center, "80mm")
+    other = center_with(priority_limit=3)
+    assert blocks_rev(other, "58mm") == blocks_rev(center, "58mm")  # rules are not printed
+
+
+def test_preview_is_a_picture_of_the_ticket(desk, center, tmp_path):
+    desk(OpenCounter(1))
+    desk(IssueTicket("A", "cao_tuoi"))
+    ops = ticket_ops(center, desk.events[-1], url="http://10.0.0.2:8080/t/A001")
+    png = preview_png(ops, static_blocks(center, "58mm"), 384)
+    image = Image.open(io.BytesIO(png))
+    assert image.width == 384 and image.height > 400
+    (tmp_path / "ticket.png").write_bytes(png)
+
+
+@pytest.mark.parametrize("printer", sorted(PRINTERS))
+def test_every_block_fits_a_board_message(center, printer):
+    for name, raster in static_blocks(center, printer).items():
+        assert isinstance(raster, Raster)
+        assert raster.width == PRINTERS[printer]
+        assert len(raster.data) < 12_000, name  # base64 stays well inside a board's heap
