@@ -153,7 +153,7 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     web_host, _, web_port = http.rpartition(":")
-    web = WebServer(create_app(service.hub), web_host or "0.0.0.0", int(web_port)).start()
+    web = WebServer(create_app(service.hub, service.read), web_host or "0.0.0.0", int(web_port)).start()
     service.start()
     click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
     done.wait()

@@ -97,6 +97,7 @@ class CenterConfig:
     ward: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
     devices: tuple[Device, ...] = ()
+    public_url: str = ""  # the gateway's pages as phones on the center's network reach them
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -116,10 +117,13 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v = _Validator(source)
     v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
-    v.known(center, "center", ("id", "name", "ward", "timezone"))
+    v.known(center, "center", ("id", "name", "ward", "timezone", "public_url"))
     center_id = v.get(center, "center", "id", str)
     name = v.get(center, "center", "name", str)
     ward = v.get(center, "center", "ward", str, required=False, default="")
+    public_url = v.get(center, "center", "public_url", str, required=False, default="")
+    if public_url and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", public_url):
+        v.fail("center.public_url", f"cần http://máy:cổng (need http://host:port), got {public_url!r}")
     tz = v.get(center, "center", "timezone", str, required=False, default="Asia/Ho_Chi_Minh")
     try:
         ZoneInfo(tz)
@@ -141,7 +145,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         _device(v, d, f"devices[{i}]", known) for i, d in enumerate(v.array(data, "devices", required=False))
     )
     v.unique([d.id for d in devices], "devices", "id")
-    return CenterConfig(center_id, name, services, counters, classes, rules, ward, tz, devices)
+    return CenterConfig(center_id, name, services, counters, classes, rules, ward, tz, devices, public_url.rstrip("/"))
 
 
 @dataclass(frozen=True, slots=True)

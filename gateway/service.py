@@ -30,7 +30,7 @@ from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
 from .dispatcher import Dispatcher
 from .hub import ViewHub
 from .journal import JournalError
-from .ticket import blocks_rev, static_blocks, ticket_ops
+from .ticket import blocks_rev, static_blocks, status_url, ticket_ops
 from .views import add_call, counter_view, hall_view, recent_calls
 from .voice import Announcer
 
@@ -72,6 +72,7 @@ class GatewayService:
         self.hub = hub or ViewHub()
         self.announcer = announcer
         self._block_cache: dict[str, tuple[str, dict]] = {}
+        self._lock = threading.Lock()  # the worker changes the state; pages read it under this
         self.devices = {dev.id: dev for dev in config.devices}
         self.registry = {dev.id: DeviceStatus() for dev in config.devices}
         self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
@@ -132,6 +133,11 @@ class GatewayService:
         self.connected.clear()
         log.warning("disconnected from the broker: %s", reason_code)
 
+    def read(self, fn: Callable[[Any], Any]) -> Any:
+        """fn(state) while the worker is not changing it: for the web pages' threads."""
+        with self._lock:
+            return fn(self.dispatcher.state)
+
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         self._inbox.put((message.topic, message.payload))
 
@@ -181,7 +187,8 @@ class GatewayService:
         if not commands:
             return
         try:
-            outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands])
+            with self._lock:
+                outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands])
         except JournalError as e:
             log.error("journal write failed, %d events not acknowledged: %s", len(commands), e)
             return
@@ -241,7 +248,7 @@ class GatewayService:
             "exp": now + p.COMMAND_TTL_S,
             "ticket": e.ticket,
             "rev": self._blocks(device.printer)[0],
-            "ops": ticket_ops(self.config, e),
+            "ops": ticket_ops(self.config, e, status_url(self.config, self.dispatcher.state.day, e.ticket)),
         }
 
     def _blocks(self, printer: str) -> tuple[str, dict]:

@@ -127,6 +127,11 @@ def blocks_rev(config: CenterConfig, printer: str) -> str:
     return digest.hexdigest()[:12]
 
 
+def status_url(config: CenterConfig, day: str, ticket: str) -> str | None:
+    """Where the ticket's QR code points: its status page on the gateway, if it is reachable."""
+    return f"{config.public_url}/t/{day}/{ticket}" if config.public_url else None
+
+
 def ticket_ops(config: CenterConfig, e: TicketIssued, url: str | None = None) -> list[list]:
     """The operations of one ticket, in printing order."""
     texts = block_texts(config)

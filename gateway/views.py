@@ -48,3 +48,54 @@ def recent_calls(events: Iterable, limit: int = HALL_CALLS) -> list[tuple[str, i
         if type(e).__name__ in ("TicketCalled", "TicketRecalled"):
             calls = add_call(calls, (e.ticket, e.counter), limit)
     return calls
+
+
+STATE_TEXT = {
+    "waiting": "Đang chờ",
+    "called": "Đã gọi — mời đến quầy {counter}",
+    "serving": "Đang được phục vụ tại quầy {counter}",
+    "done": "Đã hoàn tất",
+    "no_show": "Đã qua lượt (vắng mặt khi được gọi)",
+    "cancelled": "Đã hủy",
+    "parked": "Tạm hoãn — vui lòng liên hệ quầy",
+}
+
+
+def ticket_view(state: State, day: str, ticket_id: str) -> dict[str, Any] | None:
+    """A citizen's ticket, for its status page: no personal data, only the queue.
+
+    People ahead counts the waiting tickets of the same service that the routing rule would call
+    first if nothing else changed: for a priority ticket the older priority ones, for a normal
+    ticket every waiting priority one and the older normal ones.
+    """
+    from .dispatch.eta import estimate
+
+    t = state.tickets.get(ticket_id) if day == state.day else None
+    if t is None:
+        return None
+    view: dict[str, Any] = {
+        "ticket": t.id,
+        "day": day,
+        "service": state.services[t.service].name,
+        "state": t.state,
+        "text": STATE_TEXT[t.state].format(counter=t.counter),
+        "serving": [
+            {"counter": n, "ticket": c.current}
+            for n, c in sorted(state.counters.items())
+            if c.current is not None and state.tickets[c.current].service == t.service
+        ],
+    }
+    if t.state == "waiting":
+        ahead = sum(1 for o in state.tickets.values() if o.state == "waiting" and _before(o, t))
+        low, high, _ = estimate(state, t.service, ahead)
+        view |= {"ahead": ahead, "eta": None if low is None else f"{low}–{high} phút"}
+    return view
+
+
+def _before(o, t) -> bool:
+    """Whether waiting ticket o comes before waiting ticket t of the same service."""
+    if o is t or o.service != t.service:
+        return False
+    if bool(o.priority) != bool(t.priority):
+        return bool(o.priority)
+    return (o.arrived_at, o.token) < (t.arrived_at, t.token)

@@ -12,24 +12,29 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template
 from werkzeug.serving import make_server
 
 from .hub import ViewHub
+from .views import ticket_view
 
 HEARTBEAT_S = 5.0
 
 hall = Blueprint("hall", __name__)
+status = Blueprint("status", __name__)
 
 
-def create_app(hub: ViewHub, test_config: dict | None = None) -> Flask:
+def create_app(hub: ViewHub, read: Callable[[Callable], Any] | None = None, test_config: dict | None = None) -> Flask:
+    """`read(fn)` calls fn(state) while the service's worker is not changing the state."""
     app = Flask(__name__)
-    app.config.update(HUB=hub, JSON_AS_ASCII=False)
+    app.config.update(HUB=hub, READ=read)
     if test_config:
         app.config.update(test_config)
     app.register_blueprint(hall)
+    app.register_blueprint(status)
     return app
 
 
@@ -47,6 +52,25 @@ def hall_events() -> Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@status.get("/t/<day>/<ticket>")
+def ticket_page(day: str, ticket: str) -> tuple[str, int]:
+    view = _ticket(day, ticket)
+    return render_template("ticket.html", view=view, day=day, ticket=ticket), 200 if view else 404
+
+
+@status.get("/t/<day>/<ticket>.json")
+def ticket_json(day: str, ticket: str) -> Response:
+    view = _ticket(day, ticket)
+    if view is None:
+        abort(404)
+    return jsonify(view)
+
+
+def _ticket(day: str, ticket: str) -> dict | None:
+    read = current_app.config["READ"]
+    return read(lambda state: ticket_view(state, day, ticket)) if read else None
 
 
 def _stream(hub: ViewHub, name: str) -> Iterator[str]:
