@@ -153,7 +153,11 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     web_host, _, web_port = http.rpartition(":")
-    web = WebServer(create_app(service.hub, service.read), web_host or "0.0.0.0", int(web_port)).start()
+    web = WebServer(
+        create_app(service.hub, service.read, service.submit, config, _web_secret(journal)),
+        web_host or "0.0.0.0",
+        int(web_port),
+    ).start()
     service.start()
     click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
     done.wait()
@@ -162,6 +166,19 @@ def run(
     if announcer is not None:
         announcer.close()
     dispatcher.close()
+
+
+def _web_secret(journal: Path) -> bytes:
+    """The console's session key, kept beside the journal so sign-ins survive a restart."""
+    import os
+    import secrets
+
+    path = journal.with_name(journal.name + ".web-secret")
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
 
 
 @main.command("broker-auth")

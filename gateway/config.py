@@ -58,6 +58,7 @@ class Counter:
     number: int
     name: str
     tiers: tuple[tuple[str, ...], ...]
+    pin: str | None = None  # the staff console's PIN for this counter; no PIN, no console
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,7 @@ def _priority_class(v: _Validator, c: Any, where: str) -> PriorityClass:
 
 def _counter(v: _Validator, c: Any, where: str, codes: set[str]) -> Counter:
     v.require_table(c, where)
-    v.known(c, where, ("number", "name", "tiers"))
+    v.known(c, where, ("number", "name", "tiers", "pin"))
     number = v.get(c, where, "number", int)
     if not 1 <= number <= 999:
         v.fail(f"{where}.number", f"cần 1–999 (need 1–999), got {number}")
@@ -235,7 +236,10 @@ def _counter(v: _Validator, c: Any, where: str, codes: set[str]) -> Counter:
                 v.fail(f"{where}.tiers[{t}]", f"dịch vụ {code!r} lặp lại (service listed twice)")
             seen.add(code)
     name = v.get(c, where, "name", str, required=False, default=f"Quầy {number}")
-    return Counter(number, name, tuple(tuple(t) for t in tiers))
+    pin = v.get(c, where, "pin", str, required=False, default=None)
+    if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
+        v.fail(f"{where}.pin", "cần 4–8 chữ số, trong dấu ngoặc kép (need 4–8 digits, quoted)")
+    return Counter(number, name, tuple(tuple(t) for t in tiers), pin)
 
 
 def _rules(v: _Validator, d: Any) -> DispatchRules:

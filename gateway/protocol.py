@@ -83,7 +83,7 @@ def event_command(config: CenterConfig, device: Device, payload: bytes) -> tuple
         if device.role == "kiosk":
             return event_id, _press(config, device, data, event_id)
         if device.role == "counter":
-            return event_id, _key(device, data, event_id)
+            return event_id, key_command(device.counter, data, event_id)
     except ProtocolError as e:
         e.event_id = event_id
         raise
@@ -119,10 +119,10 @@ def _press(config: CenterConfig, device: Device, data: dict, event_id: str) -> d
 ACTIONS = ("next", "recall", "start", "complete", "no_show", "transfer", "park", "open", "pause", "close", "rate")
 
 
-def _key(device: Device, data: dict, event_id: str) -> d.Command:
+def key_command(n: int, data: dict, event_id: str) -> d.Command:
+    """A counter's key (from its keypad or the console) as a core command keyed by `event_id`."""
     _field(data, "kind", str, choices=("key",))
     action = _field(data, "action", str, choices=ACTIONS)
-    n = device.counter
     simple = {
         "next": d.CallNext,
         "recall": d.Recall,

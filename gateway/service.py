@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,14 @@ class MqttSettings:
     password: str | None = None
     prefix: str = p.PREFIX
     keepalive: int = 30
+
+
+@dataclass(slots=True)
+class ConsoleRequest:
+    """A command from the browser console, answered through a future once journaled."""
+
+    command: Any
+    future: Future = field(default_factory=Future)
 
 
 @dataclass(slots=True)
@@ -165,11 +174,22 @@ class GatewayService:
             except Exception:  # the service must outlive one bad group; nothing was acked
                 log.exception("could not handle %d messages", len(group))
 
-    def handle_group(self, group: list[tuple[str, bytes]]) -> None:
+    def submit(self, command: Any, timeout: float = 10.0) -> Decision | DispatchError:
+        """Run a command from the console through the worker, like a keypad's: same journal, same
+        displays and voice. Raises TimeoutError if the worker did not answer in time."""
+        request = ConsoleRequest(command)
+        self._inbox.put(request)
+        return request.future.result(timeout)
+
+    def handle_group(self, group: list) -> None:
         """Decide and journal the group's events together, then answer each."""
         now = self.clock()
-        commands: list[tuple[Device, str, Any]] = []
-        for name, payload in group:
+        commands: list[tuple[Device | ConsoleRequest, str, Any]] = []
+        for item in group:
+            if isinstance(item, ConsoleRequest):
+                commands.append((item, "", item.command))
+                continue
+            name, payload = item
             try:
                 device_id, leaf = p.parse_topic(name, self.config.id, self.settings.prefix)
             except p.ProtocolError as e:
@@ -191,9 +211,18 @@ class GatewayService:
                 outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands])
         except JournalError as e:
             log.error("journal write failed, %d events not acknowledged: %s", len(commands), e)
+            for source, _, _ in commands:
+                if isinstance(source, ConsoleRequest):
+                    source.future.set_exception(e)
             return
-        for (device, event_id, _), outcome in zip(commands, outcomes, strict=True):
-            self._answer(device, event_id, outcome, now)
+        for (source, event_id, _), outcome in zip(commands, outcomes, strict=True):
+            self._effects(source, outcome, now)
+            if isinstance(source, ConsoleRequest):
+                source.future.set_result(outcome)
+            else:
+                if isinstance(outcome, DispatchError):
+                    log.info("refused %s from %s: %s", event_id, source.id, outcome.en)
+                self._publish(source.id, "ack", p.ack(event_id, outcome))
         if any(isinstance(o, Decision) and not o.duplicate and o.events for o in outcomes):
             self.hub.publish("hall", hall_view(self.dispatcher.state, self.hall_calls))
 
@@ -226,21 +255,18 @@ class GatewayService:
             entry.tele = data
 
     # -- answers, after the journal commit ---------------------------------------------------------
-    def _answer(self, device: Device, event_id: str, outcome: Decision | DispatchError, now: float) -> None:
-        if isinstance(outcome, DispatchError):
-            log.info("refused %s from %s: %s", event_id, device.id, outcome.en)
-            self._publish(device.id, "ack", p.ack(event_id, outcome))
+    def _effects(self, source: Device | ConsoleRequest, outcome: Decision | DispatchError, now: float) -> None:
+        """What a new decision causes: prints, calls, displays. Sent before the ack, so a board
+        that holds its ack has had everything the event caused."""
+        if isinstance(outcome, DispatchError) or outcome.duplicate:
             return
-        if not outcome.duplicate:
-            # Before the ack: a board that holds its ack has had everything the event caused.
-            for e in outcome.events:
-                if isinstance(e, TicketIssued) and device.role == "kiosk":
-                    self._publish(device.id, "cmd/print", self.print_body(device, e, now))
-                elif isinstance(e, TicketCalled | TicketRecalled):
-                    self._called(e.ticket, e.counter)
-            for counter in {getattr(e, "counter", None) for e in outcome.events} - {None}:
-                self._show_counter(counter)
-        self._publish(device.id, "ack", p.ack(event_id, outcome))
+        for e in outcome.events:
+            if isinstance(e, TicketIssued) and isinstance(source, Device) and source.role == "kiosk":
+                self._publish(source.id, "cmd/print", self.print_body(source, e, now))
+            elif isinstance(e, TicketCalled | TicketRecalled):
+                self._called(e.ticket, e.counter)
+        for counter in {getattr(e, "counter", None) for e in outcome.events} - {None}:
+            self._show_counter(counter)
 
     def print_body(self, device: Device, e: TicketIssued, now: float) -> dict[str, Any]:
         """The print command: the ticket's operations; Vietnamese text is in the cached blocks."""

@@ -11,6 +11,7 @@ a manual reload — the complaint made most often about other systems' panels.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template
 from werkzeug.serving import make_server
 
+from .config import CenterConfig
+from .console import PinGuard, console
 from .hub import ViewHub
 from .views import ticket_view
 
@@ -27,14 +30,25 @@ hall = Blueprint("hall", __name__)
 status = Blueprint("status", __name__)
 
 
-def create_app(hub: ViewHub, read: Callable[[Callable], Any] | None = None, test_config: dict | None = None) -> Flask:
-    """`read(fn)` calls fn(state) while the service's worker is not changing the state."""
+def create_app(
+    hub: ViewHub,
+    read: Callable[[Callable], Any] | None = None,
+    submit: Callable[[Any], Any] | None = None,
+    center: CenterConfig | None = None,
+    secret_key: str | bytes | None = None,
+    test_config: dict | None = None,
+) -> Flask:
+    """The pages. `read(fn)` calls fn(state) while the worker is not changing it; `submit(command)`
+    runs a console command through the worker. Without them only the hall page is served."""
     app = Flask(__name__)
-    app.config.update(HUB=hub, READ=read)
+    app.config.update(HUB=hub, READ=read, SUBMIT=submit, CENTER=center, PIN_GUARD=PinGuard())
+    app.config.update(SECRET_KEY=secret_key or secrets.token_bytes(32), SESSION_COOKIE_SAMESITE="Strict")
     if test_config:
         app.config.update(test_config)
     app.register_blueprint(hall)
     app.register_blueprint(status)
+    if submit is not None and center is not None:
+        app.register_blueprint(console)
     return app
 
 

@@ -61,3 +61,23 @@ def test_waiting_counts_per_service(gateway_process, boards, browser_page):
     expect(rows.nth(0)).to_contain_text("A · Chứng thực")
     expect(rows.nth(0).locator(".count")).to_have_text("2")
     expect(rows.nth(1).locator(".count")).to_have_text("1")
+
+
+def test_a_counter_served_from_the_browser_console(gateway_process, boards, browser_page):
+    gateway = gateway_process.start()
+    kiosk = boards("kiosk-1")
+    kiosk.ack_for(kiosk.press(button=0))
+    page = browser_page
+    page.goto(gateway.url + "/console")
+    page.select_option("select[name=counter]", "1")
+    page.fill("input[name=pin]", "2468")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Quầy 1")
+    page.click("button[data-action=open]")
+    expect(page.locator("#status")).to_have_text("Đang mở")
+    page.click("button[data-action=next]")
+    expect(page.locator("#ticket")).to_have_text("A001")
+    expect(page.locator("#message")).to_have_text("Số A001")
+    page.click("button[data-action=next]")  # refused: the counter has a ticket in hand
+    expect(page.locator("#message")).to_contain_text("đang phục vụ số A001")
+    expect(page.locator("#message")).to_have_class("error")

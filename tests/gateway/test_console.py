@@ -1,0 +1,82 @@
+"""The staff console: PIN sign-in, CSRF, and the keypad's actions through the same worker."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gateway.web import create_app
+
+
+@pytest.fixture
+def console(gateway, center):
+    app = create_app(gateway.hub, gateway.read, gateway.submit, center, secret_key=b"test" * 8)
+    return app.test_client()
+
+
+def sign_in(client, counter=1, pin="2468"):
+    return client.post("/console/login", data={"counter": counter, "pin": pin})
+
+
+def csrf_of(client) -> str:
+    return re.search(r'data-csrf="([^"]+)"', client.get("/console").get_data(as_text=True)).group(1)
+
+
+def act(client, csrf, action, request_id="0123456789abcdef", **fields):
+    return client.post(
+        "/console/action", json={"action": action, "request_id": request_id, **fields}, headers={"X-CSRF-Token": csrf}
+    )
+
+
+def test_sign_in_needs_the_counters_pin(console):
+    assert "Mã PIN" in console.get("/console").get_data(as_text=True)
+    wrong = sign_in(console, pin="1111")
+    assert wrong.status_code == 403 and "Mã PIN không đúng" in wrong.get_data(as_text=True)
+    no_pin = sign_in(console, counter=2, pin="2468")  # counter 2 has no PIN: no console
+    assert no_pin.status_code == 403
+    assert sign_in(console).status_code == 302
+    assert "Quầy 1" in console.get("/console").get_data(as_text=True)
+
+
+def test_five_wrong_pins_lock_the_counter(console):
+    for _ in range(5):
+        sign_in(console, pin="0000")
+    locked = sign_in(console)  # even the right PIN now
+    assert locked.status_code == 403 and "tạm khóa" in locked.get_data(as_text=True)
+
+
+def test_actions_are_the_keypads(console, gateway, boards):
+    kiosk = boards("kiosk-1")
+    counter_board = boards("counter-1")
+    kiosk.ack_for(kiosk.press(button=0))
+    sign_in(console)
+    csrf = csrf_of(console)
+    assert act(console, csrf, "open", "00000000000000a1").get_json()["ok"]
+    called = act(console, csrf, "next", "00000000000000a2").get_json()
+    assert called == {"id": called["id"], "ok": True, "ticket": "A001"}
+    counter_board.wait_for("display", lambda b: b["text"] == "A001")  # the same display as a key press
+    again = act(console, csrf, "next", "00000000000000a2")  # a double click: the same answer, no second call
+    assert again.get_json() == called
+    assert console.get("/console/state").get_json()["ticket"] == "A001"
+    refused = act(console, csrf, "complete", "00000000000000a3")
+    assert refused.status_code == 409 and refused.get_json()["error"] == "illegal_transition"
+    assert act(console, csrf, "start", "00000000000000a4").get_json()["ok"]
+    done = act(console, csrf, "complete", "00000000000000a5", outcome="forwarded", forwarded_to="Sở Tư pháp")
+    assert done.get_json()["ok"]
+    assert gateway.dispatcher.state.tickets["A001"].forwarded_to == "Sở Tư pháp"
+
+
+def test_no_action_without_session_or_csrf(console):
+    assert act(console, "x", "next").status_code == 401
+    sign_in(console)
+    assert act(console, "forged", "next").status_code == 400
+    assert act(console, csrf_of(console), "next", request_id="short").status_code == 400
+    assert act(console, csrf_of(console), "fly", "00000000000000b1").get_json()["error"] == "malformed"
+
+
+def test_sign_out(console):
+    sign_in(console)
+    csrf = csrf_of(console)
+    console.post("/console/logout", data={"csrf": csrf})
+    assert console.get("/console/state").status_code == 401
