@@ -181,6 +181,34 @@ def _web_secret(journal: Path) -> bytes:
     return path.read_bytes()
 
 
+@main.command()
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The running gateway's pages.")
+def devices(url: str) -> None:
+    """List the center's boards with their state and health, then the alerts.
+
+    \b
+    Example:
+      hangcho-gateway devices --url http://127.0.0.1:8080
+    """
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/api/devices", timeout=5) as r:
+            report = json.load(r)
+    except OSError as e:
+        raise click.ClickException(f"không kết nối được gateway {url} (cannot reach the gateway): {e}") from e
+    columns = ("device", "role", "binding", "status", "app", "last_seen_s", "rssi", "paper", "outbox")
+    rows = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in report["devices"]]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    for line in (list(columns), *rows):
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    for alert in report["alerts"]:
+        click.echo(f"CẢNH BÁO: {alert['message']}")
+    if not report["alerts"]:
+        click.echo("Không có cảnh báo (no alerts).")
+
+
 @main.command("broker-auth")
 @config_option
 @click.option(

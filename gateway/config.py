@@ -99,6 +99,8 @@ class CenterConfig:
     timezone: str = "Asia/Ho_Chi_Minh"
     devices: tuple[Device, ...] = ()
     public_url: str = ""  # the gateway's pages as phones on the center's network reach them
+    opening_hours: tuple[tuple[str, str], ...] = (("07:30", "11:30"), ("13:30", "17:00"))
+    open_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays: 1 = Monday
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -118,7 +120,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v = _Validator(source)
     v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
-    v.known(center, "center", ("id", "name", "ward", "timezone", "public_url"))
+    v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days"))
     center_id = v.get(center, "center", "id", str)
     name = v.get(center, "center", "name", str)
     ward = v.get(center, "center", "ward", str, required=False, default="")
@@ -146,7 +148,35 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         _device(v, d, f"devices[{i}]", known) for i, d in enumerate(v.array(data, "devices", required=False))
     )
     v.unique([d.id for d in devices], "devices", "id")
-    return CenterConfig(center_id, name, services, counters, classes, rules, ward, tz, devices, public_url.rstrip("/"))
+    hours, days = _opening(v, center)
+    return CenterConfig(
+        center_id, name, services, counters, classes, rules, ward, tz, devices, public_url.rstrip("/"), hours, days
+    )
+
+
+def _opening(v: _Validator, center: dict) -> tuple[tuple[tuple[str, str], ...], tuple[int, ...]]:
+    defaults = CenterConfig.__dataclass_fields__
+    hours = v.get(center, "center", "opening_hours", list, required=False, default=None)
+    if hours is None:
+        parsed = defaults["opening_hours"].default
+    else:
+        parsed = []
+        for i, span in enumerate(hours):
+            m = (
+                re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)", span)
+                if isinstance(span, str)
+                else None
+            )
+            if m is None or span[:5] >= span[6:]:
+                v.fail(
+                    f"center.opening_hours[{i}]", f"cần dạng 07:30-11:30 (need HH:MM-HH:MM, start first), got {span!r}"
+                )
+            parsed.append((span[:5], span[6:]))
+        parsed = tuple(parsed)
+    days = v.get(center, "center", "open_days", list, required=False, default=list(defaults["open_days"].default))
+    if not days or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7 for d in days):
+        v.fail("center.open_days", f"cần các số 1–7, 1 = thứ Hai (need 1–7, 1 = Monday), got {days!r}")
+    return parsed, tuple(days)
 
 
 @dataclass(frozen=True, slots=True)

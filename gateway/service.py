@@ -31,12 +31,14 @@ from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
 from .dispatcher import Dispatcher
 from .hub import ViewHub
 from .journal import JournalError
+from .registry import Registry
 from .ticket import blocks_rev, static_blocks, status_url, ticket_ops
 from .views import add_call, counter_view, hall_view, recent_calls
 from .voice import Announcer
 
 log = logging.getLogger("hangcho.gateway")
 GROUP_MAX = 200
+ALERT_EVERY_S = 30.0
 
 
 @dataclass(slots=True)
@@ -57,16 +59,6 @@ class ConsoleRequest:
     future: Future = field(default_factory=Future)
 
 
-@dataclass(slots=True)
-class DeviceStatus:
-    """What the gateway knows of a board: from its status, info and tele messages."""
-
-    status: str = "unknown"
-    info: dict[str, Any] = field(default_factory=dict)
-    tele: dict[str, Any] = field(default_factory=dict)
-    last_seen: float | None = None
-
-
 class GatewayService:
     def __init__(
         self,
@@ -83,7 +75,8 @@ class GatewayService:
         self._block_cache: dict[str, tuple[str, dict]] = {}
         self._lock = threading.Lock()  # the worker changes the state; pages read it under this
         self.devices = {dev.id: dev for dev in config.devices}
-        self.registry = {dev.id: DeviceStatus() for dev in config.devices}
+        self.registry = Registry(config)
+        self._alerts: dict[tuple[str, str], dict] = {}
         self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
         self.hub.publish("hall", hall_view(dispatcher.state, self.hall_calls))
         self._inbox: queue.Queue = queue.Queue()
@@ -156,7 +149,11 @@ class GatewayService:
     # -- the worker ---------------------------------------------------------------
     def _work(self) -> None:
         while not self._stop.is_set():
-            item = self._inbox.get()
+            try:
+                item = self._inbox.get(timeout=ALERT_EVERY_S)
+            except queue.Empty:
+                self.check_alerts()
+                continue
             if item is None:
                 break
             group = [item]
@@ -237,22 +234,33 @@ class GatewayService:
         commands.append((device, event_id, command))
 
     def _health(self, device: Device, leaf: str, payload: bytes, now: float) -> None:
-        entry = self.registry[device.id]
-        entry.last_seen = now
         if leaf == "status":
-            entry.status = payload.decode("utf-8", "replace")[:16]
-            return
-        try:
-            data = p.load_json(payload)
-        except p.ProtocolError as e:
-            log.warning("refused %s from %s: %s", leaf, device.id, e.reason)
-            return
-        if leaf == "info":
-            entry.info = data
-            if device.role == "kiosk" and data.get("blocks_rev") != self._blocks(device.printer)[0]:
-                self.send_blocks(device, now)
+            data: Any = payload.decode("utf-8", "replace")[:16]
         else:
-            entry.tele = data
+            try:
+                data = p.load_json(payload)
+            except p.ProtocolError as e:
+                log.warning("refused %s from %s: %s", leaf, device.id, e.reason)
+                return
+        with self._lock:
+            self.registry.seen(device.id, leaf, data, now)
+        if leaf == "info" and device.role == "kiosk" and data.get("blocks_rev") != self._blocks(device.printer)[0]:
+            self.send_blocks(device, now)
+
+    def devices_report(self) -> dict[str, Any]:
+        """Every board's row and the alerts now: for `hangcho-gateway devices` and the web."""
+        now = self.clock()
+        with self._lock:
+            return {"devices": self.registry.rows(now), "alerts": self.registry.alerts(now)}
+
+    def check_alerts(self) -> None:
+        """Log each alert when it starts and when it ends (journald keeps them)."""
+        current = {(a["device"], a["kind"]): a for a in self.devices_report()["alerts"]}
+        for key in current.keys() - self._alerts.keys():
+            log.warning("alert: %s", current[key]["message"])
+        for key in self._alerts.keys() - current.keys():
+            log.info("alert over: %s", self._alerts[key]["message"])
+        self._alerts = current
 
     # -- answers, after the journal commit ---------------------------------------------------------
     def _effects(self, source: Device | ConsoleRequest, outcome: Decision | DispatchError, now: float) -> None:

@@ -36,12 +36,13 @@ def create_app(
     submit: Callable[[Any], Any] | None = None,
     center: CenterConfig | None = None,
     secret_key: str | bytes | None = None,
+    devices: Callable[[], dict] | None = None,
     test_config: dict | None = None,
 ) -> Flask:
     """The pages. `read(fn)` calls fn(state) while the worker is not changing it; `submit(command)`
     runs a console command through the worker. Without them only the hall page is served."""
     app = Flask(__name__)
-    app.config.update(HUB=hub, READ=read, SUBMIT=submit, CENTER=center, PIN_GUARD=PinGuard())
+    app.config.update(HUB=hub, READ=read, SUBMIT=submit, CENTER=center, DEVICES=devices, PIN_GUARD=PinGuard())
     app.config.update(SECRET_KEY=secret_key or secrets.token_bytes(32), SESSION_COOKIE_SAMESITE="Strict")
     if test_config:
         app.config.update(test_config)
@@ -66,6 +67,15 @@ def hall_events() -> Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@status.get("/api/devices")
+def devices_json() -> Response:
+    """Every board and the current alerts (read-only, as the hall page: no personal data)."""
+    report = current_app.config["DEVICES"]
+    if report is None:
+        abort(404)
+    return jsonify(report())
 
 
 @status.get("/t/<day>/<ticket>")

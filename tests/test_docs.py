@@ -42,7 +42,7 @@ def test_every_configuration_key_is_documented():
     for prefix, cls in tables.items():
         for field in dataclasses.fields(cls):
             assert f"`{prefix}.{field.name}`" in DISPATCH, f"{prefix}.{field.name}"
-    for key in ("id", "name", "ward", "timezone", "public_url"):
+    for key in ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days"):
         assert f"`center.{key}`" in DISPATCH, key
 
 

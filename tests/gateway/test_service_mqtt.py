@@ -152,7 +152,7 @@ def test_board_health_is_recorded(gateway, boards):
     kiosk.publish("info", json.dumps({"role": "kiosk", "app": "0.1.0", "board": "esp32-devkitc"}))
     kiosk.publish("tele", json.dumps({"uptime_s": 12, "rssi": -61, "paper": "ok"}), qos=1)
     kiosk.ack_for(kiosk.press())
-    entry = gateway.registry["kiosk-1"]
+    entry = gateway.registry.entries["kiosk-1"]
     assert (entry.status, entry.info["board"], entry.tele["rssi"]) == ("online", "esp32-devkitc", -61)
 
 

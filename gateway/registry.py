@@ -1,0 +1,80 @@
+"""What the gateway knows of each board, and what needs a technician now.
+
+Built from the boards' `status`, `info` and `tele` messages (docs/protocol.md).
+An alert is raised only during opening hours: a kiosk switched off at night is
+not news, one that drops off the network at 08:00 is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .config import CenterConfig
+
+PAPER_ALERTS = {"out": "hết giấy", "low": "sắp hết giấy"}
+
+
+@dataclass(slots=True)
+class DeviceStatus:
+    status: str = "unknown"
+    status_since: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    tele: dict[str, Any] = field(default_factory=dict)
+    last_seen: float | None = None
+
+
+class Registry:
+    def __init__(self, config: CenterConfig):
+        self.config = config
+        self.tz = ZoneInfo(config.timezone)
+        self.entries = {d.id: DeviceStatus() for d in config.devices}
+
+    def seen(self, device: str, leaf: str, data: Any, now: float) -> None:
+        entry = self.entries[device]
+        entry.last_seen = now
+        if leaf == "status":
+            if data != entry.status:
+                entry.status, entry.status_since = data, now
+        elif leaf == "info":
+            entry.info = data
+        elif leaf == "tele":
+            entry.tele = data
+
+    def is_open(self, now: float) -> bool:
+        local = datetime.fromtimestamp(now, self.tz)
+        hhmm = local.strftime("%H:%M")
+        return local.isoweekday() in self.config.open_days and any(a <= hhmm < b for a, b in self.config.opening_hours)
+
+    def alerts(self, now: float) -> list[dict[str, Any]]:
+        """What needs attention now, in Vietnamese for the console and the logs."""
+        if not self.is_open(now):
+            return []
+        alerts = []
+        for device in self.config.devices:
+            entry = self.entries[device.id]
+            if entry.status != "online":
+                alerts.append({"device": device.id, "kind": "offline", "since": entry.status_since,
+                               "message": f"Thiết bị {device.id} ({device.role}) mất kết nối"})  # fmt: skip
+            paper = entry.tele.get("paper")
+            if device.role == "kiosk" and paper in PAPER_ALERTS:
+                alerts.append({"device": device.id, "kind": f"paper_{paper}",
+                               "message": f"Máy in của {device.id} {PAPER_ALERTS[paper]}"})  # fmt: skip
+        return alerts
+
+    def rows(self, now: float) -> list[dict[str, Any]]:
+        """One row per board: role, binding, state and health, for `devices` and the web."""
+        rows = []
+        for device in self.config.devices:
+            e = self.entries[device.id]
+            binding = f"quầy {device.counter}" if device.role == "counter" else ",".join(device.buttons)
+            rows.append({
+                "device": device.id, "role": device.role, "binding": binding, "status": e.status,
+                "app": e.info.get("app"), "board": e.info.get("board"),
+                "last_seen_s": None if e.last_seen is None else round(now - e.last_seen, 1),
+                "rssi": e.tele.get("rssi"), "paper": e.tele.get("paper"),
+                "reconnects": e.tele.get("reconnects"), "outbox": e.tele.get("outbox"),
+            })  # fmt: skip
+        return rows
