@@ -209,6 +209,36 @@ def devices(url: str) -> None:
         click.echo("Không có cảnh báo (no alerts).")
 
 
+@main.command("install")
+@config_option
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Install under this folder instead of / (for a disk image, or to look first).",
+)
+@click.option("--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages.")
+@click.option("--audio", default="aplay -q", show_default=True, help="Where voice calls go (see `run --help`).")
+@click.option("--no-systemctl", is_flag=True, help="Write the units but do not enable or start them.")
+def install_cmd(config_path: Path, root: Path, http: str, audio: str, no_systemctl: bool) -> None:
+    """Install the gateway as systemd services on Raspberry Pi OS: files, accounts, units.
+
+    \b
+    Example:
+      sudo .venv/bin/hangcho-gateway install --config center.toml
+    """
+    import os
+
+    from .install import install
+
+    _load(config_path)  # a clear error before anything is written
+    if root == Path("/") and os.geteuid() != 0:
+        raise click.ClickException("cần quyền root (needs root): sudo hangcho-gateway install ...")
+    for line in install(config_path, root, http, audio, systemctl=not no_systemctl and root == Path("/")):
+        click.echo(f"OK: {line}")
+
+
 @main.command("broker-auth")
 @config_option
 @click.option(

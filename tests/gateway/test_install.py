@@ -1,0 +1,47 @@
+"""`hangcho-gateway install` into a folder: the files and units a Raspberry Pi needs."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gateway.cli import main
+from gateway.config import load_center
+
+CONFIG = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
+
+
+def test_install_lays_out_config_broker_files_and_units(tmp_path):
+    result = CliRunner().invoke(main, ["install", "--config", str(CONFIG), "--root", str(tmp_path), "--no-systemctl"])
+    assert result.exit_code == 0, result.output
+    assert load_center(tmp_path / "etc/hangcho/center.toml").id == "test"
+    secrets = tomllib.loads((tmp_path / "etc/hangcho/broker/secrets.toml").read_text())["passwords"]
+    assert set(secrets) == {"gateway", "kiosk-1", "kiosk-2", "counter-1", "counter-2", "hall-1"}
+    assert (tmp_path / "var/lib/hangcho").is_dir()
+    unit = (tmp_path / "etc/systemd/system/hangcho-gateway.service").read_text()
+    assert "User=hangcho" in unit and "Restart=always" in unit and "StandardOutput=journal" in unit
+    assert "run --config /etc/hangcho/center.toml --journal /var/lib/hangcho/journal.db" in unit
+    exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert Path(exec_line.split("=", 1)[1].split()[0]).name == "hangcho-gateway"
+    drop_in = (tmp_path / "etc/systemd/system/mosquitto.service.d/hangcho.conf").read_text()
+    assert "ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf" in drop_in
+    conf = (tmp_path / "etc/hangcho/broker/mosquitto.conf").read_text()
+    assert "allow_anonymous false" in conf and "user mosquitto" in conf
+
+
+def test_install_again_keeps_the_passwords(tmp_path):
+    args = ["install", "--config", str(CONFIG), "--root", str(tmp_path), "--no-systemctl"]
+    CliRunner().invoke(main, args)
+    first = (tmp_path / "etc/hangcho/broker/secrets.toml").read_text()
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert (tmp_path / "etc/hangcho/broker/secrets.toml").read_text() == first
+
+
+def test_install_refuses_a_bad_config_before_writing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[center]\n")
+    result = CliRunner().invoke(main, ["install", "--config", str(bad), "--root", str(tmp_path / "r")])
+    assert result.exit_code != 0 and "center.id" in result.output
+    assert not (tmp_path / "r").exists()
