@@ -89,6 +89,17 @@ config_option = click.option(
 )
 
 
+http_option = click.option(
+    "--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages (hall screen at /hall)."
+)
+audio_option = click.option(
+    "--audio",
+    default="aplay -q",
+    show_default=True,
+    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for files, or 'none'.",
+)
+
+
 @main.command()
 @config_option
 @click.option(
@@ -104,22 +115,15 @@ config_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="secrets.toml written by `broker-auth`: the gateway's MQTT password.",
 )
-@click.option(
-    "--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages (hall screen at /hall)."
-)
-@click.option(
-    "--audio",
-    default="aplay -q",
-    show_default=True,
-    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for files, or 'none'.",
-)
+@http_option
+@audio_option
 @click.option(
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
 )
 def run(
     config_path: Path, journal: Path, broker: str, secrets_path: Path | None, http: str, audio: str, log_level: str
 ) -> None:
-    """Run the center's gateway: the queue over MQTT, until stopped (SIGTERM or Ctrl-C).
+    """Run the center's gateway: the queue over MQTT and its pages, until stopped (SIGTERM or Ctrl-C).
 
     \b
     Example:
@@ -127,58 +131,14 @@ def run(
         --journal /var/lib/hangcho/journal.db --secrets /etc/hangcho/broker/secrets.toml
     """
     import logging
-    import signal
-    import threading
     import tomllib
 
-    from .dispatcher import Dispatcher
-    from .service import GatewayService, MqttSettings
-    from .voice import Announcer, command_sink, folder_sink
-    from .web import WebServer, create_app
+    from .runner import serve
 
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     config = _load(config_path)
-    host, _, port = broker.rpartition(":")
-    password = None
-    if secrets_path is not None:
-        password = tomllib.loads(secrets_path.read_text())["passwords"]["gateway"]
-    dispatcher = Dispatcher.open(config, journal)
-    announcer = None
-    if audio != "none":
-        sink = folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio)
-        announcer = Announcer(sink)
-    settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
-    service = GatewayService(config, dispatcher, settings, announcer=announcer)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    web_host, _, web_port = http.rpartition(":")
-    web = WebServer(
-        create_app(service.hub, service.read, service.submit, config, _web_secret(journal)),
-        web_host or "0.0.0.0",
-        int(web_port),
-    ).start()
-    service.start()
-    click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
-    done.wait()
-    service.stop()
-    web.stop()
-    if announcer is not None:
-        announcer.close()
-    dispatcher.close()
-
-
-def _web_secret(journal: Path) -> bytes:
-    """The console's session key, kept beside the journal so sign-ins survive a restart."""
-    import os
-    import secrets
-
-    path = journal.with_name(journal.name + ".web-secret")
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    password = tomllib.loads(secrets_path.read_text())["passwords"]["gateway"] if secrets_path else None
+    serve(config, journal, broker, password, http, audio)
 
 
 @main.command()
@@ -218,8 +178,8 @@ def devices(url: str) -> None:
     show_default=True,
     help="Install under this folder instead of / (for a disk image, or to look first).",
 )
-@click.option("--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages.")
-@click.option("--audio", default="aplay -q", show_default=True, help="Where voice calls go (see `run --help`).")
+@http_option
+@audio_option
 @click.option("--no-systemctl", is_flag=True, help="Write the units but do not enable or start them.")
 def install_cmd(config_path: Path, root: Path, http: str, audio: str, no_systemctl: bool) -> None:
     """Install the gateway as systemd services on Raspberry Pi OS: files, accounts, units.

@@ -1,0 +1,51 @@
+"""`hangcho-gateway run`: the service, its pages and its voice in one process, until a signal."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from .config import CenterConfig
+from .dispatcher import Dispatcher
+from .service import GatewayService, MqttSettings
+from .voice import Announcer, command_sink, folder_sink
+from .web import WebServer, create_app
+
+
+def serve(config: CenterConfig, journal: Path, broker: str, password: str | None, http: str, audio: str) -> None:
+    host, _, port = broker.rpartition(":")
+    dispatcher = Dispatcher.open(config, journal)
+    announcer = None
+    if audio != "none":
+        announcer = Announcer(folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio))
+    settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
+    service = GatewayService(config, dispatcher, settings, announcer=announcer)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    app = create_app(service.hub, service.read, service.submit, config, web_secret(journal), service.devices_report)
+    web_host, _, web_port = http.rpartition(":")
+    web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
+    service.start()
+    click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
+    done.wait()
+    service.stop()
+    web.stop()
+    if announcer is not None:
+        announcer.close()
+    dispatcher.close()
+
+
+def web_secret(journal: Path) -> bytes:
+    """The console's session key, kept beside the journal so sign-ins survive a restart."""
+    path = journal.with_name(journal.name + ".web-secret")
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
