@@ -1,0 +1,27 @@
+"""Every firmware file compiles for the ESP32's Xtensa core with mpy-cross."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+MPY_CROSS = Path(sys.executable).parent / "mpy-cross"
+SOURCES = sorted(FIRMWARE.rglob("*.py"))
+
+
+def test_there_is_firmware_to_check():
+    assert SOURCES
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: str(p.relative_to(FIRMWARE)))
+def test_compiles_for_xtensawin(source, tmp_path):
+    out = tmp_path / (source.stem + ".mpy")
+    proc = subprocess.run(
+        [str(MPY_CROSS), "-march=xtensawin", "-o", str(out), str(source)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 0
