@@ -1,0 +1,86 @@
+# The board's link to the gateway: the MQTT session kept up, and the outbox drained through it.
+#
+# - Power-up: a clean session; every reconnect after that: the persistent one, so the broker
+#   keeps what was sent to this board while it was away.
+# - Reconnects back off 1, 2, 4 … 30 seconds; each (re)connect publishes `status` online (the
+#   last will says "lost"), subscribes again, and sends every event still in the outbox.
+# - An event leaves the outbox only on the gateway's ack for its id. Pending events are sent
+#   again every RESEND_S: a broker restarted without its store, or a gateway that lost a message,
+#   still gets it, and the gateway answers a repeated id with its first answer.
+# - Commands past their `exp` are dropped: a stale call is never shown late.
+import asyncio
+import json
+import time
+
+from micropython import const
+
+RESEND_S = const(10)
+BACKOFF_MAX_S = const(30)
+
+
+class Link:
+    def __init__(self, client, outbox, center, device, prefix="hangcho"):
+        self.client, self.outbox = client, outbox
+        self.base = "%s/v1/%s/%s/" % (prefix, center, device)
+        self.on_command = None  # function(name, body)
+        self.on_display = None  # function(body)
+        self.on_ack = None  # function(body)
+        self._sent_at = {}  # event id -> when it was last published
+        self._wake = asyncio.Event()
+        client.set_last_will(self.base + "status", b"lost", retain=True)
+        client.on_message = self._message
+
+    def press(self, body):
+        """Keep an event (on flash first) and send it as soon as the link allows."""
+        event_id = self.outbox.add(body)
+        self._wake.set()
+        return event_id
+
+    def _message(self, topic, payload):
+        leaf = topic[len(self.base) :]
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return
+        if leaf == "ack":
+            if self.outbox.ack(body.get("id", "")):
+                self._sent_at.pop(body["id"], None)
+                if self.on_ack:
+                    self.on_ack(body)
+        elif leaf.startswith("cmd/"):
+            if body.get("exp", 0) >= time.time() and self.on_command:
+                self.on_command(leaf[4:], body)
+        elif leaf == "display" and self.on_display:
+            self.on_display(body)
+
+    async def run(self):
+        clean, backoff = True, 1
+        while True:
+            try:
+                await self.client.connect(clean)
+                clean, backoff = False, 1
+                for leaf in ("ack", "cmd/#", "display"):
+                    await self.client.subscribe(self.base + leaf)
+                await self.client.publish(self.base + "status", b"online", retain=True)
+                self._sent_at = {}
+                await self._drain()
+            except Exception as e:  # any failure means the same: reconnect later
+                print("link:", repr(e))
+            self.client.close()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    async def _drain(self):
+        """While connected: send what is new, and again what waits too long for its ack."""
+        while self.client.connected:
+            now = time.time()
+            for event_id, payload in list(self.outbox.pending.items()):
+                if now - self._sent_at.get(event_id, -RESEND_S) >= RESEND_S:
+                    self._sent_at[event_id] = now
+                    if not await self.client.publish(self.base + "evt", payload):
+                        return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), 1)
+            except asyncio.TimeoutError:
+                pass
