@@ -13,9 +13,12 @@ FIRMWARE = Path(__file__).resolve().parents[2] / "firmware" / "app"
 MICROPYTHON = Path(sys.executable).parent / "micropython"
 
 
-def run_micropython(script: str, cwd: Path, heap: str = "64wK", timeout: float = 30) -> str:
-    """Run a script with the firmware on the module path; return its output or fail with it."""
-    env = {**os.environ, "MICROPYPATH": f"{FIRMWARE}:.frozen"}
+def run_micropython(script: str, cwd: Path, heap: str = "64wK", timeout: float = 30, path_extra: str = "") -> str:
+    """Run a script with the firmware on the module path; return its output or fail with it.
+
+    `path_extra` goes first on the path: the simulated `machine` module shadows the built-in one."""
+    path = f"{path_extra}:{FIRMWARE}:.frozen" if path_extra else f"{FIRMWARE}:.frozen"
+    env = {**os.environ, "MICROPYPATH": path}
     proc = subprocess.run(
         [str(MICROPYTHON), "-X", f"heapsize={heap}", "-c", script],
         cwd=cwd,
