@@ -25,6 +25,8 @@ class Link:
         self.on_command = None  # function(name, body)
         self.on_display = None  # function(body)
         self.on_ack = None  # function(body)
+        self.info = None  # function() -> dict, published retained on each connect
+        self.ready = lambda: True  # is the Wi-Fi up? (network.WLAN.isconnected)
         self._sent_at = {}  # event id -> when it was last published
         self._wake = asyncio.Event()
         client.set_last_will(self.base + "status", b"lost", retain=True)
@@ -56,12 +58,16 @@ class Link:
     async def run(self):
         clean, backoff = True, 1
         while True:
+            while not self.ready():
+                await asyncio.sleep_ms(200)
             try:
                 await self.client.connect(clean)
                 clean, backoff = False, 1
                 for leaf in ("ack", "cmd/#", "display"):
                     await self.client.subscribe(self.base + leaf)
                 await self.client.publish(self.base + "status", b"online", retain=True)
+                if self.info:
+                    await self.client.publish(self.base + "info", json.dumps(self.info()), retain=True)
                 self._sent_at = {}
                 await self._drain()
             except Exception as e:  # any failure means the same: reconnect later
@@ -72,7 +78,7 @@ class Link:
 
     async def _drain(self):
         """While connected: send what is new, and again what waits too long for its ack."""
-        while self.client.connected:
+        while self.client.connected and self.ready():
             now = time.time()
             for event_id, payload in list(self.outbox.pending.items()):
                 if now - self._sent_at.get(event_id, -RESEND_S) >= RESEND_S:

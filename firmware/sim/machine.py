@@ -30,6 +30,9 @@ class UART:
 
 
 class Pin:
+    """A GPIO. An input reads the file pins/<id> if a test wrote one ("0" = pressed, active low
+    with the pull-up), else 1; an output's value is written to pins/<id>.out for the test."""
+
     IN, OUT, PULL_UP = 0, 1, 2
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
@@ -38,5 +41,34 @@ class Pin:
 
     def value(self, v=None):
         if v is None:
-            return self._value
+            if self.mode == Pin.OUT:
+                return self._value
+            try:
+                with open("%s/pins/%d" % (CAPTURE_DIR, self.id)) as f:
+                    return int(f.read().strip() or "1")
+            except (OSError, ValueError):
+                return 1
         self._value = v
+        with open("%s/pins/%d.out" % (CAPTURE_DIR, self.id), "w") as f:
+            f.write("%d" % v)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        self.timeout = timeout
+
+    def feed(self):
+        pass
+
+
+def reset_cause():
+    return 1  # PWRON_RESET
+
+
+PWRON_RESET = 1

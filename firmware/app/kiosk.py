@@ -1,0 +1,47 @@
+# The kiosk: one button per service and a priority button; an ESC/POS printer; a status LED.
+# A press goes into the outbox (on flash) before anything else; the ticket is printed when the
+# gateway's print command arrives. The priority button marks the next service press, for
+# PRIORITY_WINDOW_S seconds.
+import binascii
+import time
+
+from machine import UART, Pin
+from micropython import const
+from printer import BlockStore, Printer
+
+PRIORITY_WINDOW_S = const(10)
+
+
+class Kiosk:
+    def __init__(self, pins, link, info):
+        self.link = link
+        self.services = len(pins["buttons"])
+        self.buttons = list(pins["buttons"]) + [pins["priority_button"]]
+        p = pins["printer"]
+        self.store = BlockStore("blocks")
+        self.printer = Printer(UART(p["uart"], baudrate=p["baud"], tx=p["tx"], rx=p["rx"]), self.store)
+        self.led = Pin(pins["led"], Pin.OUT, value=0)
+        self.priority_until = 0
+        self.printed = 0
+        link.on_command = self.command
+        link.info = lambda: dict(info, blocks_rev=self.store.rev())
+
+    def press(self, index):
+        if index == self.services:  # the priority button
+            self.priority_until = time.time() + PRIORITY_WINDOW_S
+            return
+        priority = time.time() < self.priority_until
+        self.priority_until = 0
+        self.link.press('{"kind":"press","button":%d,"priority":%s}' % (index, "true" if priority else "false"))
+
+    def command(self, name, body):
+        if name == "print":
+            self.printer.print_ops(body["ops"])
+            self.printed += 1
+        elif name == "config" and body.get("kind") == "block":
+            self.store.save(body["name"], body["w"], body["h"], binascii.a2b_base64(body["data"]))
+        elif name == "config" and body.get("kind") == "blocks_done":
+            self.store.set_rev(body["rev"])
+
+    def show_link(self, up):
+        self.led.value(1 if up else 0)

@@ -1,0 +1,65 @@
+# The board's program: read config.json (written by provisioning), bring up Wi-Fi, count the
+# boot, open the outbox, and run the role's app beside the link to the gateway, all on asyncio.
+import asyncio
+import gc
+import json
+import sys
+
+import network
+from buttons import Buttons
+from link import Link
+from machine import WDT, reset_cause
+from mqtt import MQTTClient
+from outbox import Outbox, next_boot
+
+APP_VERSION = "0.1.0"
+
+
+async def _watch(link, app, wdt, stats):
+    """Feed the watchdog, show the link on the LED, and keep the live heap's high-water mark."""
+    n = 0
+    while True:
+        wdt.feed()
+        app.show_link(link.client.connected)
+        n += 1
+        if n % 20 == 0:  # every 2 s: collect, then the live heap is what the app really holds
+            gc.collect()
+            stats["heap_peak"] = max(stats["heap_peak"], gc.mem_alloc())
+            print("heap_peak", stats["heap_peak"], "free", gc.mem_free(), "outbox", len(link.outbox.pending))
+        await asyncio.sleep_ms(100)
+
+
+async def run(cfg):
+    wlan = network.WLAN(network.STA_IF)
+    wlan.active(True)
+    wlan.connect(cfg["wifi"]["ssid"], cfg["wifi"]["password"])
+    device, broker = cfg["device"], cfg["broker"]
+    box = Outbox("outbox.log", device, next_boot("boot.count"))
+    client = MQTTClient(device, broker["host"], broker.get("port", 1883), device, broker["password"], keepalive=30)
+    link = Link(client, box, cfg["center"], device)
+    link.ready = wlan.isconnected
+    version = ".".join(str(n) for n in sys.implementation.version)
+    info = {"role": cfg["role"], "app": APP_VERSION, "micropython": version, "board": cfg["board"],
+            "config_rev": cfg.get("rev", ""), "reset_cause": reset_cause()}  # fmt: skip
+    if cfg["role"] == "kiosk":
+        from kiosk import Kiosk
+
+        app = Kiosk(cfg["pins"], link, info)
+        buttons = Buttons(app.buttons, app.press)
+    else:
+        raise ValueError("role %s is not built yet" % cfg["role"])
+    gc.collect()
+    stats = {"heap_peak": 0}
+    tasks = [asyncio.create_task(link.run()), asyncio.create_task(buttons.run())]
+    await _watch(link, app, WDT(timeout=8000), stats)
+    return tasks
+
+
+def main(path="config.json"):
+    with open(path) as f:
+        cfg = json.load(f)
+    asyncio.run(run(cfg))
+
+
+if __name__ == "__main__":
+    main()
