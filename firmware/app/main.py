@@ -46,6 +46,11 @@ async def run(cfg):
 
         app = Kiosk(cfg["pins"], link, info)
         buttons = Buttons(app.buttons, app.press)
+    elif cfg["role"] == "counter":
+        from counter import Counter
+
+        app = Counter(cfg["pins"], link, info, cfg.get("forward_to", "Cơ quan chuyên môn"))
+        buttons = app.keypad
     else:
         raise ValueError("role %s is not built yet" % cfg["role"])
     gc.collect()

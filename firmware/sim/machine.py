@@ -29,9 +29,37 @@ class UART:
         self._replies += data
 
 
+_outputs = {}  # gpio -> last value written: a keypad's column reads the row that drives it
+
+
+def _matrix_low(col):
+    """A key held in the keypad matrix (file `matrix`: "row col" per line) pulls its column low
+    while its row is driven low."""
+    try:
+        with open(CAPTURE_DIR + "/matrix") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and int(parts[1]) == col and _outputs.get(int(parts[0])) == 0:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+class SPI:
+    """Bytes written while a chip select is low go to spi<id>.bin (a display's registers)."""
+
+    def __init__(self, id, baudrate=1000000, sck=None, mosi=None, miso=None, **kwargs):
+        self._path = "%s/spi%d.bin" % (CAPTURE_DIR, id)
+
+    def write(self, data):
+        with open(self._path, "ab") as f:
+            f.write(data)
+
+
 class Pin:
     """A GPIO. An input reads the file pins/<id> if a test wrote one ("0" = pressed, active low
-    with the pull-up), else 1; an output's value is written to pins/<id>.out for the test."""
+    with the pull-up), else 1; an output keeps its value (the keypad's columns read the rows)."""
 
     IN, OUT, PULL_UP = 0, 1, 2
 
@@ -43,14 +71,15 @@ class Pin:
         if v is None:
             if self.mode == Pin.OUT:
                 return self._value
+            if _matrix_low(self.id):
+                return 0
             try:
                 with open("%s/pins/%d" % (CAPTURE_DIR, self.id)) as f:
                     return int(f.read().strip() or "1")
             except (OSError, ValueError):
                 return 1
         self._value = v
-        with open("%s/pins/%d.out" % (CAPTURE_DIR, self.id), "w") as f:
-            f.write("%d" % v)
+        _outputs[self.id] = v
 
     def on(self):
         self.value(1)

@@ -3,88 +3,18 @@ against a real Mosquitto and the real gateway."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-import boards
-
-ROOT = Path(__file__).resolve().parents[2]
-MICROPYTHON = Path(sys.executable).parent / "micropython"
-PINS = boards.load("esp32-devkitc").pins("kiosk")
-
-
-class Kiosk:
-    """A simulated kiosk board: its flash is a folder; pins, Wi-Fi and UART are files there."""
-
-    def __init__(self, folder: Path, broker):
-        self.folder = folder
-        (folder / "pins").mkdir(parents=True, exist_ok=True)
-        config = {
-            "role": "kiosk", "device": "kiosk-1", "center": "test", "board": "esp32-devkitc", "rev": "1",
-            "wifi": {"ssid": "TTPVHCC", "password": "x"},
-            "broker": {"host": "127.0.0.1", "port": broker.port, "password": broker.password("kiosk-1")},
-            "pins": PINS,
-        }  # fmt: skip
-        (folder / "config.json").write_text(json.dumps(config))
-        self.proc = None
-
-    def start(self) -> Kiosk:
-        env = {**os.environ, "MICROPYPATH": f"{ROOT}/firmware/sim:{ROOT}/firmware/app:.frozen",
-               "HANGCHO_CAPTURE": str(self.folder)}  # fmt: skip
-        self.proc = subprocess.Popen(
-            [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"],
-            cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        return self
-
-    def press(self, button: int) -> None:
-        gpio = (PINS["buttons"] + [PINS["priority_button"]])[button]
-        (self.folder / "pins" / str(gpio)).write_text("0")
-        time.sleep(0.08)
-        (self.folder / "pins" / str(gpio)).write_text("1")
-        time.sleep(0.08)
-
-    def wifi(self, up: bool) -> None:
-        (self.folder / "wifi").write_text("up" if up else "down")
-
-    def printed(self) -> bytes:
-        path = self.folder / "uart2.bin"
-        return path.read_bytes() if path.exists() else b""
-
-    def wait_printed(self, tickets: list[str], timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(b"\x1d!\x33" + t.encode() + b"\n" in self.printed() for t in tickets):
-                return
-            assert self.proc.poll() is None, self.proc.stdout.read()
-            time.sleep(0.05)
-        raise AssertionError(f"not printed: {tickets}; printed {self.printed()[-200:]!r}")
-
-    def kill(self) -> str:
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        return self.proc.stdout.read()
-
-    def stop(self) -> str:
-        return self.kill() if self.proc and self.proc.poll() is None else ""
-
 
 @pytest.fixture
-def kiosk(broker, tmp_path):
-    k = Kiosk(tmp_path / "kiosk-1", broker)
-    yield k
-    k.stop()
+def kiosk(sim_board):
+    return sim_board("kiosk", "kiosk-1")
 
 
 def test_a_press_prints_a_ticket_with_the_right_number(gateway, kiosk):
-    kiosk.start()
+    kiosk.start().wait_online(gateway)
     kiosk.press(1)
     kiosk.wait_printed(["B001"])
     printed = kiosk.printed()
@@ -97,7 +27,7 @@ def test_a_press_prints_a_ticket_with_the_right_number(gateway, kiosk):
 
 
 def test_priority_button_then_a_service(gateway, kiosk):
-    kiosk.start()
+    kiosk.start().wait_online(gateway)
     kiosk.press(6)  # the priority button
     kiosk.press(0)
     kiosk.wait_printed(["A001"])
@@ -105,7 +35,7 @@ def test_priority_button_then_a_service(gateway, kiosk):
 
 
 def test_wifi_drop_and_a_power_cut_lose_no_press_and_make_no_duplicate(gateway, kiosk):
-    kiosk.start()
+    kiosk.start().wait_online(gateway)
     kiosk.press(0)
     kiosk.wait_printed(["A001"])
     kiosk.wifi(False)
