@@ -68,6 +68,7 @@ def test_kill_9_of_the_gateway_during_presses_loses_none_and_repeats_none(broker
         for k in kiosks:
             k.wait_all_acked(timeout=30)
         assert sum(len(k.acked) for k in kiosks) == presses
+        print(f"{presses} presses through 4 kill -9 of the gateway")
     finally:
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=10)

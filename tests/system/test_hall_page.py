@@ -32,7 +32,9 @@ def test_a_call_appears_within_a_second_without_reload_and_after_a_restart(
     acked = time.monotonic()
     expect(page.locator("#now-ticket")).to_have_text("A001", timeout=1000)
     expect(page.locator("#now-counter")).to_have_text("1", timeout=1000)
-    assert time.monotonic() - acked < 1.0
+    elapsed = time.monotonic() - acked
+    assert elapsed < 1.0
+    print(f"hall page showed the call {elapsed * 1000:.0f} ms after the ack")
     expect(page.locator("#now")).to_have_class("new")
     finish(counter)
     page.screenshot(path=str(tmp_path / "hall.png"))
@@ -46,7 +48,9 @@ def test_a_call_appears_within_a_second_without_reload_and_after_a_restart(
     assert call_next(kiosk, counter) == "A002"
     acked = time.monotonic()
     expect(page.locator("#now-ticket")).to_have_text("A002", timeout=1000)
-    assert time.monotonic() - acked < 1.0
+    elapsed = time.monotonic() - acked
+    assert elapsed < 1.0
+    print(f"after the restart: {elapsed * 1000:.0f} ms")
     expect(page.locator("#calls li").first).to_contain_text("A001")
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
 
