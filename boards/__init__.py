@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.config import ConfigError
+
 PROFILES = Path(__file__).parent / "profiles"
 
 
@@ -78,10 +80,8 @@ ROLE_SETTINGS = {
 }
 
 
-class ProfileError(ValueError):
-    def __init__(self, source: str, key: str, reason: str):
-        self.source, self.key, self.reason = source, key, reason
-        super().__init__(f"{source}: {key}: {reason}")
+class ProfileError(ConfigError):
+    """A board profile that cannot be used: file, key, reason, like any configuration error."""
 
 
 @dataclass(frozen=True, slots=True)
