@@ -51,8 +51,13 @@ async def run(cfg):
 
         app = Counter(cfg["pins"], link, info, cfg.get("forward_to", "Cơ quan chuyên môn"))
         buttons = app.keypad
+    elif cfg["role"] == "hall":
+        from hall import Hall
+
+        app = Hall(cfg["pins"], link, info)
+        buttons = Buttons([], None)  # the hall board has no buttons: an idle task
     else:
-        raise ValueError("role %s is not built yet" % cfg["role"])
+        raise ValueError("unknown role %s" % cfg["role"])
     gc.collect()
     stats = {"heap_peak": 0}
     tasks = [asyncio.create_task(link.run()), asyncio.create_task(buttons.run())]
