@@ -58,6 +58,9 @@ class Counter:
         elif not body.get("ok"):
             self.display.show("E-" + ERROR_CODES.get(body.get("error"), "9"))
 
+    def health(self):
+        return {}
+
     def show_link(self, up):
         if not up and not self.current:
             self.display.show("----")

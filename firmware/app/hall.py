@@ -14,5 +14,8 @@ class Hall:
         calls = body.get("calls") or []
         self.matrix.show("%s>%d" % (calls[0]["ticket"], calls[0]["counter"]) if calls else "")
 
+    def health(self):
+        return {}
+
     def show_link(self, up):
         pass

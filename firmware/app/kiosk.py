@@ -43,5 +43,8 @@ class Kiosk:
         elif name == "config" and body.get("kind") == "blocks_done":
             self.store.set_rev(body["rev"])
 
+    def health(self):
+        return {"paper": self.printer.paper(), "printed": self.printed}
+
     def show_link(self, up):
         self.led.value(1 if up else 0)

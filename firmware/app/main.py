@@ -4,6 +4,7 @@ import asyncio
 import gc
 import json
 import sys
+import time
 
 import network
 from buttons import Buttons
@@ -15,9 +16,11 @@ from outbox import Outbox, next_boot
 APP_VERSION = "0.1.0"
 
 
-async def _watch(link, app, wdt, stats):
-    """Feed the watchdog, show the link on the LED, and keep the live heap's high-water mark."""
+async def _watch(link, app, wdt, stats, wlan, tele_s):
+    """Feed the watchdog, show the link on the LED, keep the live heap's high-water mark, and send
+    telemetry every `tele_s` seconds (QoS 0: the next one replaces a lost one)."""
     n = 0
+    started = time.time()
     while True:
         wdt.feed()
         app.show_link(link.client.connected)
@@ -26,6 +29,14 @@ async def _watch(link, app, wdt, stats):
             gc.collect()
             stats["heap_peak"] = max(stats["heap_peak"], gc.mem_alloc())
             print("heap_peak", stats["heap_peak"], "free", gc.mem_free(), "outbox", len(link.outbox.pending))
+        if n % (tele_s * 10) == 0 and link.client.connected:
+            tele = {"uptime_s": int(time.time() - started), "rssi": wlan.status("rssi"), "free_heap": gc.mem_free(),
+                    "reconnects": link.client.reconnects, "outbox": len(link.outbox.pending)}  # fmt: skip
+            tele.update(app.health())
+            try:
+                await link.client.publish(link.base + "tele", json.dumps(tele), qos=0)
+            except Exception as e:  # a lost telemetry message is replaced by the next one
+                print("tele:", repr(e))
         await asyncio.sleep_ms(100)
 
 
@@ -61,7 +72,7 @@ async def run(cfg):
     gc.collect()
     stats = {"heap_peak": 0}
     tasks = [asyncio.create_task(link.run()), asyncio.create_task(buttons.run())]
-    await _watch(link, app, WDT(timeout=8000), stats)
+    await _watch(link, app, WDT(timeout=8000), stats, wlan, cfg.get("tele_s", 60))
     return tasks
 
 

@@ -91,6 +91,17 @@ class Printer:
             elif kind == "cut":
                 write(b"\n\n\n\x1dVB\x00")
 
+    def paper(self):
+        """The paper sensor (DLE EOT 4): "ok", "low", "out", or "unknown" if the printer is silent."""
+        self.uart.write(b"\x10\x04\x04")
+        reply = self.uart.read(1)
+        if not reply:
+            return "unknown"
+        status = reply[0]
+        if status & 0x60:
+            return "out"
+        return "low" if status & 0x0C else "ok"
+
     def qr(self, data, module=6):
         payload = data.encode()
         n = len(payload) + 3

@@ -10,7 +10,6 @@ class UART:
     def __init__(self, id, baudrate=9600, tx=None, rx=None, **kwargs):
         self.id, self.baudrate = id, baudrate
         self._path = "%s/uart%d.bin" % (CAPTURE_DIR, id)
-        self._replies = b""
 
     def write(self, data):
         with open(self._path, "ab") as f:
@@ -18,15 +17,16 @@ class UART:
         return len(data)
 
     def read(self, n=-1):
-        data, self._replies = self._replies, b""
-        return data or None
+        """What the printer answered: the test writes it to uart<id>.reply (e.g. paper status)."""
+        try:
+            with open(self._path[:-4] + ".reply", "rb") as f:
+                return f.read() or None
+        except OSError:
+            return None
 
     def any(self):
-        return len(self._replies)
-
-    def reply(self, data):
-        """Test hook: what the printer answers next (e.g. its paper status)."""
-        self._replies += data
+        data = self.read()
+        return len(data) if data else 0
 
 
 _outputs = {}  # gpio -> last value written: a keypad's column reads the row that drives it

@@ -58,3 +58,20 @@ def test_wifi_drop_and_a_power_cut_lose_no_press_and_make_no_duplicate(gateway, 
     assert sorted(gateway.dispatcher.state.tickets) == ["A001", "A002", "A003", "B001", "B002", "B003"], log
     time.sleep(1.0)
     assert len(gateway.dispatcher.state.tickets) == 6  # and nothing twice
+
+
+def test_telemetry_reports_paper_and_health(gateway, sim_board):
+    kiosk = sim_board("kiosk", "kiosk-1", extra={"tele_s": 1})
+    (kiosk.folder / "uart2.reply").write_bytes(b"\x0c")  # the paper sensor: paper low
+    kiosk.start().wait_online(gateway)
+    entry = gateway.registry.entries["kiosk-1"]
+    deadline = time.monotonic() + 15
+    while entry.tele.get("paper") != "low":
+        assert time.monotonic() < deadline, entry.tele
+        time.sleep(0.05)
+    assert entry.tele["outbox"] == 0 and entry.tele["rssi"] == -55 and entry.tele["free_heap"] > 0
+    (kiosk.folder / "uart2.reply").write_bytes(b"\x60")  # now out
+    while entry.tele.get("paper") != "out":
+        assert time.monotonic() < deadline + 5, entry.tele
+        time.sleep(0.05)
+    assert entry.info["role"] == "kiosk" and entry.info["board"] == "esp32-devkitc"
