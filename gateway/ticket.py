@@ -193,6 +193,62 @@ def escpos(ops: list[list], blocks: dict[str, Raster]) -> bytes:
     return bytes(out)
 
 
+def decode_escpos(data: bytes) -> list[tuple]:
+    """Walk ESC/POS bytes back into operations, as a printer would: for tests and previews."""
+    ops, i, size = [], 0, 0
+    line = bytearray()
+    while i < len(data):
+        b = data[i]
+        if data.startswith(b"\x1b@", i):
+            ops.append(("init",))
+            i += 2
+        elif data.startswith(b"\x1ba", i):
+            ops.append(("align", data[i + 2]))
+            i += 3
+        elif data.startswith(b"\x1d!", i):
+            size = data[i + 2]
+            i += 3
+        elif data.startswith(b"\x1dv0", i):
+            x = data[i + 4] | data[i + 5] << 8
+            y = data[i + 6] | data[i + 7] << 8
+            ops.append(("raster", x * 8, y, data[i + 8 : i + 8 + x * y]))
+            i += 8 + x * y
+        elif data.startswith(b"\x1d(k", i):
+            n = data[i + 3] | data[i + 4] << 8
+            body = data[i + 5 : i + 5 + n]
+            if body[:2] == b"1P":
+                ops.append(("qr", body[3:].decode()))
+            i += 5 + n
+        elif data.startswith(b"\x1dV", i):
+            ops.append(("cut",))
+            i += 4
+        elif b == 0x0A:
+            if line:
+                ops.append(("text", size, line.decode("ascii")))
+                line = bytearray()
+            i += 1
+        else:
+            line.append(b)
+            i += 1
+    return ops
+
+
+def printed_png(data: bytes, width: int) -> bytes:
+    """What a printer given these ESC/POS bytes would print, as a picture a person can look at."""
+    ops: list[list] = []
+    blocks: dict[str, Raster] = {}
+    for op in decode_escpos(data):
+        if op[0] == "raster":
+            name = f"r{len(blocks)}"
+            blocks[name] = Raster(op[1], op[2], op[3])
+            ops.append(["img", name, ""])
+        elif op[0] == "text":
+            ops.append(["big" if op[1] == 0x33 else "txt", op[2]])
+        elif op[0] == "qr":
+            ops.append(["qr", op[1]])
+    return preview_png(ops, blocks, width)
+
+
 def preview_png(ops: list[list], blocks: dict[str, Raster], width: int) -> bytes:
     """The ticket as a person would see it, for docs, tests and the console."""
     import qrcode

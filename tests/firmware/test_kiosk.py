@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from gateway.ticket import decode_escpos, printed_png
+
 
 @pytest.fixture
 def kiosk(sim_board):
@@ -19,6 +21,9 @@ def test_a_press_prints_a_ticket_with_the_right_number(gateway, kiosk):
     kiosk.wait_printed(["B001"])
     printed = kiosk.printed()
     assert printed.startswith(b"\x1b@\x1ba\x01") and printed.endswith(b"\x1dVB\x00")
+    kinds = [op[0] for op in decode_escpos(printed)]
+    assert kinds.count("raster") >= 8, "the Vietnamese text printed from the cached raster blocks"
+    (kiosk.folder / "ticket.png").write_bytes(printed_png(printed, 384))  # for a person to look at
     assert list(gateway.dispatcher.state.tickets) == ["B001"]
     time.sleep(2.2)  # the board reports its heap's high-water mark every 2 s
     peaks = [int(line.split()[1]) for line in kiosk.kill().splitlines() if line.startswith("heap_peak")]

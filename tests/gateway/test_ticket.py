@@ -12,53 +12,15 @@ from gateway.dispatch import IssueTicket, OpenCounter
 from gateway.ticket import (
     Raster,
     blocks_rev,
+    decode_escpos,
     escpos,
     plain,
     preview_png,
+    printed_png,
     render_text,
     static_blocks,
     ticket_ops,
 )
-
-
-def decode(data: bytes) -> list[tuple]:
-    """Walk ESC/POS bytes back into (kind, value) operations: what a printer would do."""
-    ops, i, size = [], 0, 0
-    line = bytearray()
-    while i < len(data):
-        b = data[i]
-        if data.startswith(b"\x1b@", i):
-            ops.append(("init",))
-            i += 2
-        elif data.startswith(b"\x1ba", i):
-            ops.append(("align", data[i + 2]))
-            i += 3
-        elif data.startswith(b"\x1d!", i):
-            size = data[i + 2]
-            i += 3
-        elif data.startswith(b"\x1dv0", i):
-            x = data[i + 4] | data[i + 5] << 8
-            y = data[i + 6] | data[i + 7] << 8
-            ops.append(("raster", x * 8, y, data[i + 8 : i + 8 + x * y]))
-            i += 8 + x * y
-        elif data.startswith(b"\x1d(k", i):
-            n = data[i + 3] | data[i + 4] << 8
-            body = data[i + 5 : i + 5 + n]
-            if body[:2] == b"1P":
-                ops.append(("qr", body[3:].decode()))
-            i += 5 + n
-        elif data.startswith(b"\x1dV", i):
-            ops.append(("cut",))
-            i += 4
-        elif b == 0x0A:
-            if line:
-                ops.append(("text", size, line.decode("ascii")))
-                line = bytearray()
-            i += 1
-        else:
-            line.append(b)
-            i += 1
-    return ops
 
 
 def test_vietnamese_text_becomes_a_raster_of_the_printer_width():
@@ -102,7 +64,7 @@ def test_escpos_bytes_decode_back_to_the_ticket(desk, center):
     blocks = static_blocks(center, "80mm")
     ops = ticket_ops(center, e, url="http://10.0.0.2:8080/t/B001")
     data = escpos(ops, blocks)
-    decoded = decode(data)
+    decoded = decode_escpos(data)
     assert decoded[:2] == [("init",), ("align", 1)]
     rasters = [op for op in decoded if op[0] == "raster"]
     assert rasters[0] == ("raster", 576, blocks["center"].height, blocks["center"].data)
@@ -115,7 +77,7 @@ def test_escpos_bytes_decode_back_to_the_ticket(desk, center):
 def test_a_missing_block_prints_its_plain_text(desk, center):
     desk(IssueTicket("A"))
     ops = ticket_ops(center, desk.events[-1])
-    decoded = decode(escpos(ops, {}))
+    decoded = decode_escpos(escpos(ops, {}))
     assert ("text", 0, "Chung thuc") in decoded
 
 
@@ -142,3 +104,34 @@ def test_every_block_fits_a_board_message(center, printer):
         assert isinstance(raster, Raster)
         assert raster.width == PRINTERS[printer]
         assert len(raster.data) < 12_000, name  # base64 stays well inside a board's heap
+
+
+def test_native_commands_match_python_escpos(center):
+    """python-escpos's Dummy printer is the oracle for the bytes of a QR code, a cut and a raster
+    block; the firmware prints the same bytes as this encoder (tests/firmware/test_printer.py)."""
+    from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
+    from escpos.printer import Dummy
+
+    from gateway.ticket import GS_CUT, qr_escpos
+
+    url = "http://10.0.0.2:8080/t/2026-11-23/A001"
+    oracle = Dummy()
+    oracle.qr(url, native=True, size=6, ec=QR_ECLEVEL_M, model=QR_MODEL_2)
+    assert qr_escpos(url) == oracle.output
+    oracle = Dummy()
+    oracle.cut(mode="PART", feed=False)
+    assert oracle.output == GS_CUT
+    block = render_text("Chứng thực", 384, 26, True)
+    picture = Image.frombytes("1", (block.width, block.height), block.data).point(lambda v: 0 if v else 255)
+    oracle = Dummy()
+    oracle.image(picture.convert("1"), impl="bitImageRaster", fragment_height=10_000)
+    assert oracle.output == block.escpos()
+
+
+def test_printed_bytes_render_as_a_picture(desk, center, tmp_path):
+    desk(IssueTicket("A", "cao_tuoi"))
+    ops = ticket_ops(center, desk.events[-1], url="http://10.0.0.2:8080/t/2026-11-23/A001")
+    png = printed_png(escpos(ops, static_blocks(center, "58mm")), 384)
+    image = Image.open(io.BytesIO(png))
+    assert image.width == 384 and image.height > 400
+    (tmp_path / "printed.png").write_bytes(png)
