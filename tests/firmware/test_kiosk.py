@@ -17,8 +17,12 @@ def kiosk(sim_board):
 
 def test_a_press_prints_a_ticket_with_the_right_number(gateway, kiosk):
     kiosk.start().wait_online(gateway)
-    kiosk.press(1)
+    gpio = kiosk.folder / "pins" / str(kiosk.pins["buttons"][1])
+    gpio.write_text("0")  # the finger goes down, and stays until the ticket prints
+    pressed = time.monotonic()
     kiosk.wait_printed(["B001"])
+    print(f"press to print: {(time.monotonic() - pressed) * 1000:.0f} ms, 30 ms of it debouncing")
+    gpio.write_text("1")
     printed = kiosk.printed()
     assert printed.startswith(b"\x1b@\x1ba\x01") and printed.endswith(b"\x1dVB\x00")
     kinds = [op[0] for op in decode_escpos(printed)]
