@@ -28,6 +28,9 @@ system:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# MicroPython's ESP32 API as stubs, for type-checking the firmware (firmware/pyrightconfig.json)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade --target $(VENV)/mpstubs \
+		'micropython-esp32-stubs>=1.24'
 	touch $(STAMP)
 
 clean:

@@ -26,7 +26,7 @@ class Link:
         self.on_display = None  # function(body)
         self.on_ack = None  # function(body)
         self.info = None  # function() -> dict, published retained on each connect
-        self.ready = lambda: True  # is the Wi-Fi up? (network.WLAN.isconnected)
+        self.ready = _always_up  # is the Wi-Fi up? (network.WLAN.isconnected)
         self._sent_at = {}  # event id -> when it was last published
         self._wake = asyncio.Event()
         client.set_last_will(self.base + "status", b"lost", retain=True)
@@ -90,3 +90,7 @@ class Link:
                 await asyncio.wait_for(self._wake.wait(), 1)
             except asyncio.TimeoutError:
                 pass
+
+
+def _always_up() -> bool:
+    return True

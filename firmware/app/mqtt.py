@@ -125,15 +125,18 @@ class MQTTClient:
 
     # -- packets -----------------------------------------------------------------------------
     async def _read_packet(self):
-        head = await self._reader.readexactly(1)
+        reader = self._reader
+        if reader is None:
+            raise MQTTError("not connected")
+        head = await reader.readexactly(1)
         n = shift = 0
         while True:
-            byte = (await self._reader.readexactly(1))[0]
+            byte = (await reader.readexactly(1))[0]
             n |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
                 break
-        data = await self._reader.readexactly(n) if n else b""
+        data = await reader.readexactly(n) if n else b""
         self._last_rx = _now()
         return head[0], data
 

@@ -25,3 +25,15 @@ def test_compiles_for_xtensawin(source, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 0
+
+
+def test_type_checks_against_micropython_esp32_stubs():
+    """pyright with MicroPython's ESP32 stubs as the standard library: a CPython-only API such as
+    time.perf_counter() or a missing asyncio.sleep_ms would fail here, not on a board."""
+    stubs = FIRMWARE.parent / ".venv" / "mpstubs" / "machine.pyi"
+    assert stubs.exists(), "run `make test`: it installs micropython-esp32-stubs into .venv/mpstubs"
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "pyright")], cwd=FIRMWARE, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "0 errors" in proc.stdout
