@@ -38,6 +38,7 @@ class Kiosk:
         if name == "print":
             self.printer.print_ops(body["ops"])
             self.printed += 1
+            print("printed", body["ticket"])
         elif name == "config" and body.get("kind") == "block":
             self.store.save(body["name"], body["w"], body["h"], binascii.a2b_base64(body["data"]))
         elif name == "config" and body.get("kind") == "blocks_done":

@@ -68,6 +68,7 @@ class Link:
                 await self.client.publish(self.base + "status", b"online", retain=True)
                 if self.info:
                     await self.client.publish(self.base + "info", json.dumps(self.info()), retain=True)
+                print("link: online")  # on the serial console: what a test or a technician reads
                 self._sent_at = {}
                 await self._drain()
             except Exception as e:  # any failure means the same: reconnect later

@@ -184,3 +184,28 @@ def sim_board(broker, tmp_path):
     yield make
     for board in started:
         board.stop()
+
+
+@pytest.fixture
+def firmware_console(request, msg_queue, broker, tmp_path):
+    """The firmware's serial console behind pytest-embedded's `dut`.
+
+    With `--port` (pytest-embedded's serial service) the `dut` is a real board and nothing is
+    started here. Without it the whole firmware runs on the MicroPython unix port, its output
+    going into the same message queue the `dut` reads, so `dut.expect(...)` works either way.
+    """
+    from pytest_embedded.log import DuplicateStdoutPopen
+
+    if request.config.getoption("port", None):
+        yield None
+        return
+    board = SimBoard(tmp_path / "kiosk-1", broker, "kiosk", "kiosk-1")
+    env = {**os.environ, "MICROPYPATH": f"{ROOT}/firmware/sim:{ROOT}/firmware/app:.frozen",
+           "HANGCHO_CAPTURE": str(board.folder)}  # fmt: skip
+    proc = DuplicateStdoutPopen(
+        msg_queue, [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"],
+        cwd=board.folder, env=env,
+    )  # fmt: skip
+    yield board
+    proc.terminate()
+    proc.wait(timeout=10)
