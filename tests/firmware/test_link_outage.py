@@ -34,8 +34,11 @@ asyncio.run(main())
 def test_presses_through_a_broker_restart_each_become_one_ticket(gateway, broker, micropython_process):
     presses = 30
     proc = micropython_process(SCRIPT.format(port=broker.port, password=broker.password("kiosk-1"), presses=presses))
-    for _ in range(8):
-        assert proc.stdout.readline().startswith("pressed")
+    pressed = 0
+    while pressed < 8:
+        line = proc.stdout.readline()
+        assert line, "the board stopped"
+        pressed += line.startswith("pressed")
     broker.stop(kill=True)  # the broker dies without saving its store
     time.sleep(1.0)
     broker.start()
