@@ -77,13 +77,17 @@ class SimBoard:
         (folder / "config.json").write_text(json.dumps(config))
         self.proc = None
 
-    def start(self) -> SimBoard:
+    def launch(self) -> tuple[list[str], dict]:
+        """The command and environment that run the whole firmware as this board."""
         env = {**os.environ, "MICROPYPATH": f"{ROOT}/firmware/sim:{ROOT}/firmware/app:.frozen",
                "HANGCHO_CAPTURE": str(self.folder)}  # fmt: skip
+        return [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"], env
+
+    def start(self) -> SimBoard:
+        args, env = self.launch()
         self.proc = subprocess.Popen(
-            [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"],
-            cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            args, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         return self
 
     def press(self, button: int) -> None:
@@ -200,12 +204,8 @@ def firmware_console(request, msg_queue, broker, tmp_path):
         yield None
         return
     board = SimBoard(tmp_path / "kiosk-1", broker, "kiosk", "kiosk-1")
-    env = {**os.environ, "MICROPYPATH": f"{ROOT}/firmware/sim:{ROOT}/firmware/app:.frozen",
-           "HANGCHO_CAPTURE": str(board.folder)}  # fmt: skip
-    proc = DuplicateStdoutPopen(
-        msg_queue, [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"],
-        cwd=board.folder, env=env,
-    )  # fmt: skip
+    args, env = board.launch()
+    proc = DuplicateStdoutPopen(msg_queue, args, cwd=board.folder, env=env)
     yield board
     proc.terminate()
     proc.wait(timeout=10)
