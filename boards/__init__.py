@@ -80,6 +80,13 @@ ROLE_SETTINGS = {
 }
 
 
+# Display chips a role can drive, and the keys each one needs.
+DISPLAYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "counter": {"max7219": ("spi", "sck", "mosi", "cs"), "tm1637": ("clk", "dio")},
+    "hall": {"max7219": ("spi", "sck", "mosi", "cs")},
+}
+
+
 class ProfileError(ConfigError):
     """A board profile that cannot be used: file, key, reason, like any configuration error."""
 
@@ -132,7 +139,20 @@ def _flatten(pins: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _check_display(source: str, role: str, display: Any) -> None:
+    where = f"roles.{role}.display"
+    kinds = DISPLAYS[role]
+    if not isinstance(display, dict) or display.get("kind") not in kinds:
+        kind = display.get("kind") if isinstance(display, dict) else display
+        raise ProfileError(source, f"{where}.kind", f"unknown display {kind!r}; known: {', '.join(kinds)}")
+    missing = [k for k in kinds[display["kind"]] if k not in display]
+    if missing:
+        raise ProfileError(source, where, f"a {display['kind']} needs {', '.join(missing)}")
+
+
 def _check_role(source: str, chip: Chip, role: str, pins: dict[str, Any]) -> None:
+    if role in DISPLAYS:
+        _check_display(source, role, pins.get("display"))
     used: dict[int, str] = {}
     for key, value in _flatten(pins).items():
         where = f"roles.{role}.{key}"

@@ -75,6 +75,6 @@ class Registry:
                 "app": e.info.get("app"), "board": e.info.get("board"),
                 "last_seen_s": None if e.last_seen is None else round(now - e.last_seen, 1),
                 "rssi": e.tele.get("rssi"), "paper": e.tele.get("paper"),
-                "reconnects": e.tele.get("reconnects"), "outbox": e.tele.get("outbox"),
+                "reconnects": e.tele.get("reconnects"), "outbox": e.tele.get("outbox"), "chip_c": e.tele.get("chip_c"),
             })  # fmt: skip
         return rows

@@ -1,4 +1,4 @@
-# The counter: staff's 4x4 keypad and a 4-digit display of the number being served.
+# The counter: staff's 4x4 keypad and a 4-digit display (MAX7219 or TM1637) of the number being served.
 #
 #   A  call next          B  recall            C  start service      D  complete (resolved)
 #   6  complete: returned (missing papers)     7  complete: forwarded (to `forward_to`)
@@ -9,7 +9,6 @@
 import time
 
 from keypad import Keypad
-from max7219 import SevenSegment
 from micropython import const
 
 RATING_S = const(20)
@@ -19,11 +18,21 @@ ERROR_CODES = {"illegal_transition": "1", "unknown_ticket": "2", "malformed": "3
 ACTIONS = {"A": "next", "B": "recall", "C": "start", "*": "no_show", "#": "park", "0": "open", "9": "pause"}
 
 
+def seven_segment(d):
+    """The display the board profile names: a MAX7219 on SPI or a TM1637 on two GPIOs."""
+    if d["kind"] == "tm1637":
+        from tm1637 import SevenSegment
+
+        return SevenSegment(d["clk"], d["dio"])
+    from max7219 import SevenSegment
+
+    return SevenSegment(d["spi"], d["sck"], d["mosi"], d["cs"])
+
+
 class Counter:
     def __init__(self, pins, link, info, forward_to="Cơ quan chuyên môn"):
         self.link, self.forward_to = link, forward_to
-        d = pins["display"]
-        self.display = SevenSegment(d["spi"], d["sck"], d["mosi"], d["cs"])
+        self.display = seven_segment(pins["display"])
         self.keypad = Keypad(pins["keypad"]["rows"], pins["keypad"]["cols"], self.key)
         self.current = ""
         self.rating_ticket, self.rating_until = None, 0

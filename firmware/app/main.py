@@ -6,6 +6,7 @@ import json
 import sys
 import time
 
+import esp32
 import network
 from buttons import Buttons
 from link import Link
@@ -14,6 +15,14 @@ from mqtt import MQTTClient
 from outbox import Outbox, next_boot
 
 APP_VERSION = "0.1.0"
+
+
+def _chip_celsius():
+    """The chip's own temperature: a board in a closed kiosk box in a hot hall shows up early."""
+    celsius = getattr(esp32, "mcu_temperature", None)  # ESP32-S2/S3/C3
+    if celsius:
+        return celsius()
+    return int((esp32.raw_temperature() - 32) * 5 / 9)  # the classic ESP32 reports Fahrenheit
 
 
 async def _watch(link, app, wdt, stats, wlan, tele_s):
@@ -31,7 +40,8 @@ async def _watch(link, app, wdt, stats, wlan, tele_s):
             print("heap_peak", stats["heap_peak"], "free", gc.mem_free(), "outbox", len(link.outbox.pending))
         if n % (tele_s * 10) == 0 and link.client.connected:
             tele = {"uptime_s": int(time.time() - started), "rssi": wlan.status("rssi"), "free_heap": gc.mem_free(),
-                    "reconnects": link.client.reconnects, "outbox": len(link.outbox.pending)}  # fmt: skip
+                    "reconnects": link.client.reconnects, "outbox": len(link.outbox.pending),
+                    "chip_c": _chip_celsius()}  # fmt: skip
             tele.update(app.health())
             try:
                 await link.client.publish(link.base + "tele", json.dumps(tele), qos=0)

@@ -4,6 +4,10 @@
 import os
 
 CAPTURE_DIR = os.getenv("HANGCHO_CAPTURE") or "."
+# A logic analyser on some output pins (HANGCHO_TRACE_PINS="12,11"): each write to one of them
+# appends "gpio value" to pins.trace, so a test can decode a bit-banged bus such as the TM1637's.
+_TRACED = [int(p) for p in (os.getenv("HANGCHO_TRACE_PINS") or "").split(",") if p]
+_trace = open(CAPTURE_DIR + "/pins.trace", "a") if _TRACED else None  # noqa: SIM115 (open for the run)
 
 
 class UART:
@@ -65,7 +69,9 @@ class Pin:
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id, self.mode = id, mode
-        self._value = 1 if value is None else value
+        self._value = 1
+        if value is not None:
+            self.value(value)
 
     def value(self, v=None):
         if v is None:
@@ -80,6 +86,9 @@ class Pin:
                 return 1
         self._value = v
         _outputs[self.id] = v
+        if _trace and self.id in _TRACED:
+            _trace.write("%d %d\n" % (self.id, v))
+            _trace.flush()
 
     def on(self):
         self.value(1)

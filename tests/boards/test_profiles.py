@@ -85,3 +85,21 @@ def test_unknown_chips_roles_and_missing_board(edit, key):
 def test_an_unknown_board_names_the_known_ones():
     with pytest.raises(ProfileError, match="known: esp32-devkitc, esp32-s3-devkitc"):
         boards.load("arduino-uno")
+
+
+@pytest.mark.parametrize(
+    ("role", "display", "key", "reason"),
+    [
+        ("counter", {"kind": "ht16k33", "clk": 13}, "roles.counter.display.kind", "unknown display 'ht16k33'; "
+                                                                             "known: max7219, tm1637"),
+        ("counter", {"kind": "tm1637", "clk": 13}, "roles.counter.display", "a tm1637 needs dio"),
+        ("hall", {"kind": "tm1637", "clk": 13, "dio": 4}, "roles.hall.display.kind", "known: max7219"),
+        ("hall", {"kind": "max7219", "spi": 2, "sck": 18}, "roles.hall.display", "a max7219 needs mosi, cs"),
+    ],
+)  # fmt: skip
+def test_a_display_needs_a_known_chip_and_its_pins(role, display, key, reason):
+    data = devkitc()
+    data["roles"][role]["display"] = display
+    with pytest.raises(ProfileError) as caught:
+        validate(data, "x")
+    assert caught.value.key == key and reason in caught.value.reason

@@ -64,12 +64,15 @@ class SimBoard:
     """A simulated board running the whole firmware: its flash is a folder; pins, Wi-Fi, UART and
     SPI are files there (firmware/sim)."""
 
-    def __init__(self, folder: Path, broker, role: str, device: str, extra: dict | None = None):
-        self.folder, self.role, self.device = folder, role, device
-        self.pins = boards.load("esp32-devkitc").pins(role)
+    def __init__(self, folder: Path, broker, role: str, device: str, extra: dict | None = None,
+                 board: str = "esp32-devkitc", msg_queue=None, trace_pins: tuple[int, ...] = ()):  # fmt: skip
+        self.folder, self.role, self.device, self.msg_queue = folder, role, device, msg_queue
+        self.profile = boards.load(board)
+        self.pins = self.profile.pins(role)
+        self.trace_pins = trace_pins
         (folder / "pins").mkdir(parents=True, exist_ok=True)
         config = {
-            "role": role, "device": device, "center": "test", "board": "esp32-devkitc", "rev": "1",
+            "role": role, "device": device, "center": "test", "board": board, "rev": "1",
             "wifi": {"ssid": "TTPVHCC", "password": "x"},
             "broker": {"host": "127.0.0.1", "port": broker.port, "password": broker.password(device)},
             "pins": self.pins, **(extra or {}),
@@ -80,15 +83,27 @@ class SimBoard:
     def launch(self) -> tuple[list[str], dict]:
         """The command and environment that run the whole firmware as this board."""
         env = {**os.environ, "MICROPYPATH": f"{ROOT}/firmware/sim:{ROOT}/firmware/app:.frozen",
-               "HANGCHO_CAPTURE": str(self.folder)}  # fmt: skip
+               "HANGCHO_CAPTURE": str(self.folder), "HANGCHO_CHIP": self.profile.chip,
+               "HANGCHO_TRACE_PINS": ",".join(map(str, self.trace_pins))}  # fmt: skip
         return [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"], env
 
     def start(self) -> SimBoard:
+        """Power the board on. Its console goes to pytest-embedded's `dut` when this board is the
+        test's `dut` (the first one a test makes), else to a pipe read when it is stopped."""
+        from pytest_embedded.log import DuplicateStdoutPopen
+
         args, env = self.launch()
-        self.proc = subprocess.Popen(
-            args, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        if self.msg_queue is not None:
+            self.proc = DuplicateStdoutPopen(self.msg_queue, args, cwd=self.folder, env=env)
+        else:
+            self.proc = subprocess.Popen(
+                args, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
         return self
+
+    def console(self) -> str:
+        """All the board has printed so far (its serial console), when it is the `dut`'s board."""
+        return Path(self.proc._logfile).read_text(errors="replace")
 
     def press(self, button: int) -> None:
         gpio = (self.pins["buttons"] + [self.pins["priority_button"]])[button]
@@ -109,14 +124,21 @@ class SimBoard:
         while time.monotonic() < deadline:
             if all(b"\x1d!\x33" + t.encode() + b"\n" in self.printed() for t in tickets):
                 return
-            assert self.proc.poll() is None, self.proc.stdout.read()
+            assert self.proc.poll() is None, self.output()
             time.sleep(0.05)
         raise AssertionError(f"not printed: {tickets}; printed {self.printed()[-200:]!r}")
 
+    def output(self) -> str:
+        return self.console() if self.msg_queue is not None else self.proc.stdout.read()
+
     def kill(self) -> str:
+        """A power cut: SIGKILL, nothing flushed. Returns what the board printed."""
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-        return self.proc.stdout.read()
+        out = self.output()
+        if self.msg_queue is not None:
+            self.proc.close()
+        return out
 
     def stop(self) -> str:
         return self.kill() if self.proc and self.proc.poll() is None else ""
@@ -126,7 +148,7 @@ class SimBoard:
         deadline = time.monotonic() + timeout
         entry = gateway.registry.entries[self.device]
         while entry.status != "online":
-            assert time.monotonic() < deadline and self.proc.poll() is None, "the board never came online"
+            assert time.monotonic() < deadline and self.proc.poll() is None, f"never came online: {self.output()}"
             time.sleep(0.05)
         return self
 
@@ -137,12 +159,17 @@ class SimBoard:
         col = keys[row].index(key)
         rows, cols = self.pins["keypad"]["rows"], self.pins["keypad"]["cols"]
         (self.folder / "matrix").write_text(f"{rows[row]} {cols[col]}\n")
-        time.sleep(0.15)
+        time.sleep(0.25)
         (self.folder / "matrix").write_text("")
-        time.sleep(0.15)
+        time.sleep(0.2)
+
+    def tm1637_frames(self) -> list[list[int]]:
+        return tm1637_frames(self.folder / "pins.trace", self.pins["display"]["clk"], self.pins["display"]["dio"])
 
     def shown(self) -> str:
-        """What the MAX7219 7-segment display shows now, decoded from the SPI bytes."""
+        """What the 4-digit 7-segment display shows now, decoded from what its chip received."""
+        if self.pins["display"]["kind"] == "tm1637":
+            return tm1637_shown(self.tm1637_frames())
         from_font = {v: k for k, v in SEGMENTS.items()}
         digits: dict[int, str] = {}
         path = self.folder / "spi2.bin"
@@ -175,13 +202,43 @@ SEGMENTS = {
 }  # fmt: skip  (what the segments of each character are: a test's own reading of the display)
 
 
+def tm1637_frames(trace: Path, clk: int, dio: int) -> list[list[int]]:
+    """Decode a TM1637 two-wire bus from a logic-analyser trace ("gpio value" lines): a frame runs
+    from a start (DIO falls while CLK is high) to a stop (DIO rises while CLK is high); a bit is
+    DIO at CLK's rising edge, LSB first, and every ninth clock is the chip's ACK."""
+    level = {clk: 1, dio: 1}
+    frames: list[list[int]] = []
+    bits: list[int] | None = None
+    for line in trace.read_text().splitlines() if trace.exists() else []:
+        gpio, value = map(int, line.split())
+        if gpio == dio and level[clk] == 1 and value != level[dio]:
+            if value == 0:
+                bits = []
+            elif bits is not None:
+                whole = len(bits) - len(bits) % 9  # the stop's own clock adds one bit
+                frames.append([sum(b << i for i, b in enumerate(bits[n : n + 8])) for n in range(0, whole, 9)])
+                bits = None
+        elif gpio == clk and value == 1 and level[clk] == 0 and bits is not None:
+            bits.append(level[dio])
+        level[gpio] = value
+    return frames
+
+
+def tm1637_shown(frames: list[list[int]]) -> str:
+    """The four digits the TM1637 last received (an address-0 command followed by four bytes)."""
+    from_font = {sum(1 << i for i in range(7) if v & (1 << (6 - i))): k for k, v in SEGMENTS.items()}
+    writes = [f for f in frames if len(f) == 5 and f[0] == 0xC0]
+    return "".join(from_font.get(b, "?") for b in writes[-1][1:]).strip() if writes else ""
+
+
 @pytest.fixture
-def sim_board(broker, tmp_path):
-    """Start a simulated board: sim_board("kiosk", "kiosk-1") or sim_board("counter", "counter-1")."""
+def sim_board(broker, tmp_path, msg_queue):
+    """Start a simulated board: sim_board("kiosk", "kiosk-1") or sim_board("counter", "counter-1").
+    The first board a test makes is its `dut`: `dut.expect(...)` reads that board's console."""
     started = []
 
-    def make(role: str, device: str, extra: dict | None = None) -> SimBoard:
-        board = SimBoard(tmp_path / device, broker, role, device, extra)
+    def make(role: str, device: str, extra: dict | None = None, **kw) -> SimBoard:
+        board = SimBoard(tmp_path / device, broker, role, device, extra, msg_queue=None if started else msg_queue, **kw)
         started.append(board)
         return board
 

@@ -41,7 +41,7 @@ def shows(cols: list[int], want: list[int]) -> bool:
     return first is not None and cols[first : first + len(want)] == want
 
 
-def test_the_latest_call_is_shown_on_the_matrix(gateway, sim_board, boards, tmp_path):
+def test_the_latest_call_is_shown_on_the_matrix(gateway, sim_board, boards, tmp_path, dut):
     hall = sim_board("hall", "hall-1").start().wait_online(gateway)
     kiosk, counter = boards("kiosk-1"), boards("counter-1")
     kiosk.ack_for(kiosk.press(button=0))
@@ -60,3 +60,6 @@ def test_the_latest_call_is_shown_on_the_matrix(gateway, sim_board, boards, tmp_
         for y in range(8):
             image.putpixel((x, y), (c >> y) & 1)
     image.resize((MODULES * 8 * 8, 64)).save(tmp_path / "hall-matrix.png")
+    peak = int(dut.expect(r"heap_peak (\d+) free", timeout=5).group(1))  # reported every 2 s
+    assert 0 < peak < 64 * 1024 * 2
+    print(f"hall heap peak: {peak} bytes on the 64-bit unix port")
