@@ -114,6 +114,41 @@ class Journal:
         self.db.close()
 
 
+class JournalReader:
+    """A second, read-only connection to the journal, for work beside the dispatcher (the sync to
+    the central server): WAL lets it read while the service writes, and it never blocks a write."""
+
+    def __init__(self, path: str | Path):
+        self.conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+
+    def since(self, seq: int, limit: int = 5000) -> list[tuple[int, str, tuple[Event, ...]]]:
+        """The commands after `seq` (about `limit` events, whole commands): (last seq, day, events)."""
+        rows = self.conn.execute(
+            "SELECT seq, cmd, day, type, at, data FROM events WHERE seq > ? AND cmd <= "
+            "(SELECT coalesce(max(cmd), 0) FROM (SELECT cmd FROM events WHERE seq > ? ORDER BY seq LIMIT ?)) "
+            "ORDER BY seq",
+            [seq, seq, limit],
+        ).fetchall()
+        out: list[tuple[int, str, tuple[Event, ...]]] = []
+        cmd = None
+        for row_seq, row_cmd, day, type_name, at, data in rows:
+            event = event_from(type_name, at, json.loads(data))
+            if row_cmd == cmd:
+                out[-1] = (row_seq, day, (*out[-1][2], event))
+            else:
+                out.append((row_seq, day, (event,)))
+            cmd = row_cmd
+        return out
+
+    def day_start(self, seq: int) -> int:
+        """The first seq of the business day that holds `seq` (1 when there is none)."""
+        row = self.conn.execute("SELECT max(first_seq) FROM days WHERE first_seq <= ?", [seq]).fetchone()
+        return row[0] or 1
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def _group(rows: Iterable[tuple]) -> Iterator[Batch]:
     cmd = key = None
     events: list[Event] = []

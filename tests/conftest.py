@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -430,3 +433,77 @@ def gateway_process(broker, tmp_path):
     process = Process()
     yield process
     process.stop()
+
+
+class Postgres:
+    """A PostgreSQL server for the tests: the one answering on 127.0.0.1:5432 (CI and this
+    machine start it), else a private cluster this run starts on a free port and stops after.
+    Each run works in its own database, created here and dropped at the end."""
+
+    def __init__(self, tmp: Path):
+        import psycopg
+
+        self.proc_dir, self.port = None, 5432
+        try:
+            psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3).close()
+        except psycopg.OperationalError:
+            self._start_private(tmp)
+        self.admin = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        self.database = f"hangcho_test_{os.getpid()}_{secrets.token_hex(3)}"
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def _start_private(self, tmp: Path) -> None:
+        import glob
+        import shutil
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        assert bins, "no PostgreSQL server answers on 127.0.0.1:5432 and none is installed (make test installs it)"
+        bindir = Path(bins[-1]).parent
+        self.proc_dir, self.port = tmp / "pgdata", _free_port()
+        as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        tmp.mkdir(parents=True, exist_ok=True)
+        if as_user:
+            shutil.chown(tmp, "postgres")
+        subprocess.run([*as_user, bindir / "initdb", "-D", self.proc_dir, "-U", "postgres", "-A", "trust"],
+                       check=True, capture_output=True)  # fmt: skip
+        opts = f"-p {self.port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run([*as_user, bindir / "pg_ctl", "-D", self.proc_dir, "-o", opts, "-w", "start", "-l",
+                        tmp / "pg.log"], check=True, capture_output=True)  # fmt: skip
+        self._pg_ctl = [*as_user, bindir / "pg_ctl", "-D", self.proc_dir, "-m", "fast", "-w", "stop"]
+
+    def close(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        if self.proc_dir:
+            subprocess.run(self._pg_ctl, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    pg = Postgres(tmp_path_factory.mktemp("postgres"))
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server_db(request, tmp_path):
+    """A database URL for the central server, empty: each test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    pg = request.getfixturevalue("postgres")
+    from sqlalchemy import create_engine, text
+
+    from server import schema
+
+    engine = create_engine(pg.url)
+    with engine.begin() as conn:  # a clean slate: the previous test's tables go
+        conn.execute(
+            text("DROP TABLE IF EXISTS " + ", ".join(t.name for t in schema.metadata.sorted_tables) + " CASCADE")
+        )
+    engine.dispose()
+    yield pg.url

@@ -1,0 +1,111 @@
+"""Hourly buckets and the live snapshot, computed from the queue's state: pure functions.
+
+A ticket counts in the hour it was issued (local time), under its service, for everything that
+later happens to it: its wait, its service, its outcome, its rating. A bucket is therefore
+final once its tickets are, and recomputing one from the state always gives its whole value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from syncproto import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket
+
+from ..dispatch.eta import estimate
+from ..dispatch.state import DONE, NO_SHOW, WAITING, State, Ticket
+
+Key = tuple[str, int, str]  # (business day, hour, service)
+
+
+def hour_of(t: Ticket, zone: ZoneInfo) -> int:
+    return datetime.fromtimestamp(t.arrived_at, zone).hour
+
+
+def touched(state: State, events: Iterable[Any], zone: ZoneInfo) -> set[Key]:
+    """The buckets a run of (already committed) events changed."""
+    keys = set()
+    for e in events:
+        ticket = getattr(e, "ticket", None)
+        t = state.tickets.get(ticket) if ticket else None
+        if t is not None:
+            keys.add((state.day, hour_of(t, zone), t.service))
+    return keys
+
+
+def buckets(state: State, keys: Iterable[Key], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The whole value of each bucket of the state's day named in `keys`."""
+    wanted = {(h, s) for d, h, s in keys if d == state.day}
+    out = {(h, s): empty_bucket(state.day, h, s) for h, s in wanted}
+    for t in state.tickets.values():
+        b = out.get((hour_of(t, zone), t.service))
+        if b is not None:
+            _add(b, t)
+    return [out[k] for k in sorted(out)]
+
+
+def _add(b: dict[str, Any], t: Ticket) -> None:
+    b["issued"] += 1
+    b["priority"] += t.priority is not None
+    if t.first_called_at is not None:
+        wait_s = max(0.0, t.first_called_at - t.arrived_at)
+        b["called"] += 1
+        b["wait_sum_s"] += round(wait_s)
+        b["wait_hist"][bin_index(WAIT_EDGES_MIN, wait_s / 60)] += 1
+    if t.state == DONE:
+        b["served"] += 1
+        if t.outcome in ("resolved", "forwarded", "returned"):
+            b[t.outcome] += 1
+        began = t.started_at if t.started_at is not None else t.called_at
+        if began is not None and t.ended_at is not None:
+            service_s = max(0.0, t.ended_at - began)
+            b["service_sum_s"] += round(service_s)
+            b["service_hist"][bin_index(SERVICE_EDGES_MIN, service_s / 60)] += 1
+    elif t.state == NO_SHOW:
+        b["no_show"] += 1
+    if t.rating is not None:
+        b["rated"] += 1
+        b["rating_sum"] += t.rating
+        b["ratings"][t.rating - 1] += 1
+
+
+def snapshot(state: State, devices: dict[str, Any], now: float) -> dict[str, Any]:
+    """What the province sees live: the queue now, the counters, the boards and their alerts,
+    and each active ticket's place (for the public status page: ticket numbers only)."""
+    waiting: dict[str, list[Ticket]] = {code: [] for code in state.services}
+    for t in state.tickets.values():
+        if t.state == WAITING:
+            waiting[t.service].append(t)
+    tickets: dict[str, dict[str, Any]] = {}
+    for code, queue in waiting.items():
+        queue.sort(key=lambda t: (t.priority is None, t.arrived_at, t.token))
+        for ahead, t in enumerate(queue):
+            low, high, _ = estimate(state, code, ahead)
+            tickets[t.id] = {"state": WAITING, "ahead": ahead, "eta_min": None if low is None else [low, high]}
+    for c in state.counters.values():
+        if c.current is not None:
+            tickets[c.current] = {"state": state.tickets[c.current].state, "counter": c.number}
+    rows = devices.get("devices", [])
+    return {
+        "taken_at": now,
+        "day": state.day,
+        "waiting": [
+            {
+                "service": code,
+                "name": s.name,
+                "count": len(waiting[code]),
+                "longest_wait_s": round(now - min(t.arrived_at for t in waiting[code])) if waiting[code] else 0,
+            }
+            for code, s in state.services.items()
+        ],
+        "counters": [
+            {"counter": n, "status": c.status, "ticket": c.current} for n, c in sorted(state.counters.items())
+        ],
+        "devices": {"online": sum(r["status"] == "online" for r in rows), "total": len(rows)},
+        "alerts": [
+            {"device": a["device"], "kind": a["kind"], "message": a["message"]} for a in devices.get("alerts", [])
+        ],
+        "tickets": tickets,
+    }

@@ -1,0 +1,96 @@
+"""Centers, gateway credentials and users: what the CLI creates and the server checks.
+
+A gateway's token is `<id>.<secret>`: the id finds the row, the secret is compared by its
+SHA-256 in constant time. Secrets are 32 random bytes, so a fast hash is enough (unlike
+passwords, which get werkzeug's scrypt).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .schema import centers, gateways, users
+
+ROLES = ("admin", "staff")
+
+
+class AccountError(ValueError):
+    """What cannot be created, and why (shown by the CLI)."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    center_id: str | None
+
+    def sees(self, center_id: str) -> bool:
+        return self.role == "admin" or self.center_id == center_id
+
+
+def add_center(conn: Connection, center_id: str, name: str, ward: str, site: str = "main") -> None:
+    if conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
+        raise AccountError(f"center {center_id!r} already exists")
+    conn.execute(centers.insert().values(id=center_id, name=name, ward=ward, site=site, created_at=time.time()))
+
+
+def add_gateway(conn: Connection, center_id: str) -> str:
+    """A new credential for the center's gateway; the token is shown once and never stored."""
+    if not conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
+        raise AccountError(f"no center {center_id!r}; add it first (hangcho-server add-center)")
+    gid, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    conn.execute(gateways.insert().values(id=gid, center_id=center_id, secret_hash=_digest(secret),
+                                          created_at=time.time(), revoked=False))  # fmt: skip
+    return f"{gid}.{secret}"
+
+
+def revoke_gateway(conn: Connection, gateway_id: str) -> bool:
+    return conn.execute(gateways.update().where(gateways.c.id == gateway_id).values(revoked=True)).rowcount == 1
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def gateway_center(conn: Connection, token: str) -> str | None:
+    """The center a token may write, or None for a token that is unknown, wrong or revoked."""
+    gid, _, secret = token.partition(".")
+    row = conn.execute(select(gateways).where(gateways.c.id == gid)).first()
+    if row is None or row.revoked or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+        return None
+    return row.center_id
+
+
+def add_user(conn: Connection, username: str, password: str, role: str, center_id: str | None = None) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if role == "staff" and not center_id:
+        raise AccountError("a staff user belongs to one center: give --center")
+    if center_id and not conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
+        raise AccountError(f"no center {center_id!r}")
+    if len(password) < 10:
+        raise AccountError("the password needs at least 10 characters")
+    if conn.execute(select(users.c.id).where(users.c.username == username)).first():
+        raise AccountError(f"user {username!r} already exists")
+    conn.execute(users.insert().values(username=username, password_hash=generate_password_hash(password),
+                                       role=role, center_id=center_id, created_at=time.time()))  # fmt: skip
+
+
+def authenticate(conn: Connection, username: str, password: str) -> User | None:
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    if row is None or not check_password_hash(row.password_hash, password):
+        return None
+    return User(row.id, row.username, row.role, row.center_id)
+
+
+def user_by_id(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    return None if row is None else User(row.id, row.username, row.role, row.center_id)

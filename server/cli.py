@@ -1,0 +1,141 @@
+"""The server's command line: set up the database, centers, gateway tokens and users; run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gateway.config import ConfigError
+
+from . import accounts, migrations
+from .db import engine_for
+from .settings import load
+
+CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Server TOML file (default: $HANGCHO_SERVER_CONFIG, else built-in defaults with SQLite in ./var).",
+)
+
+
+def _engine(config_path: Path | None):
+    try:
+        return engine_for(load(config_path).database_url)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _account(config_path: Path | None, action):
+    engine = _engine(config_path)
+    migrations.upgrade(engine)
+    try:
+        with engine.begin() as conn:
+            return action(conn)
+    except accounts.AccountError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group()
+@click.version_option(package_name="hangcho")
+def main() -> None:
+    """Hàng Chờ central server: the province watches every center."""
+
+
+@main.command("migrate")
+@CONFIG
+def migrate_cmd(config_path: Path | None) -> None:
+    """Create or upgrade the database's tables (the server also does this when it starts).
+
+    \b
+    Example:
+      hangcho-server migrate --config /etc/hangcho/server.toml
+    """
+    applied = migrations.upgrade(_engine(config_path))
+    click.echo("\n".join(f"applied {name}" for name in applied) or "the database is up to date")
+
+
+@main.command("add-center")
+@CONFIG
+@click.argument("center_id")
+@click.option("--name", required=True, help="The center's name as people read it.")
+@click.option("--ward", required=True, help="The commune or ward it serves (sites of one ward roll up together).")
+@click.option("--site", default="main", show_default=True, help="'main', or the name of a satellite site.")
+def add_center_cmd(config_path: Path | None, center_id: str, name: str, ward: str, site: str) -> None:
+    """Register a center (one gateway's site).
+
+    \b
+    Example:
+      hangcho-server add-center xa-tan-phu --name "Trung tâm PVHCC xã Tân Phú" --ward "Tân Phú"
+    """
+    _account(config_path, lambda conn: accounts.add_center(conn, center_id, name, ward, site))
+    click.echo(f"center {center_id} added")
+
+
+@main.command("add-gateway")
+@CONFIG
+@click.argument("center_id")
+def add_gateway_cmd(config_path: Path | None, center_id: str) -> None:
+    """Make a credential for a center's gateway and print its token (shown once, stored hashed).
+
+    \b
+    Example:
+      hangcho-server add-gateway xa-tan-phu
+    """
+    token = _account(config_path, lambda conn: accounts.add_gateway(conn, center_id))
+    click.echo(token)
+
+
+@main.command("revoke-gateway")
+@CONFIG
+@click.argument("gateway_id")
+def revoke_gateway_cmd(config_path: Path | None, gateway_id: str) -> None:
+    """Revoke a gateway's token (the part before the dot); its syncs get 401 from now on.
+
+    \b
+    Example:
+      hangcho-server revoke-gateway 3f9c0a1b2d4e5f60
+    """
+    if not _account(config_path, lambda conn: accounts.revoke_gateway(conn, gateway_id)):
+        raise click.ClickException(f"no gateway {gateway_id!r}")
+    click.echo(f"gateway {gateway_id} revoked")
+
+
+@main.command("add-user")
+@CONFIG
+@click.argument("username")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True,
+              help="admin: every center; staff: the center given by --center.")  # fmt: skip
+@click.option("--center", "center_id", default=None, help="The staff user's center.")
+@click.password_option(help="At least 10 characters (asked for when not given).")
+def add_user_cmd(config_path: Path | None, username: str, role: str, center_id: str | None, password: str) -> None:
+    """Create a dashboard user; the password is stored hashed (scrypt).
+
+    \b
+    Example:
+      hangcho-server add-user lan --role staff --center xa-tan-phu
+    """
+    _account(config_path, lambda conn: accounts.add_user(conn, username, password, role, center_id))
+    click.echo(f"user {username} added")
+
+
+@main.command("run")
+@CONFIG
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def run_cmd(config_path: Path | None, host: str, port: int) -> None:
+    """Serve with Flask's own server (for trying it out; production runs gunicorn, see README).
+
+    \b
+    Example:
+      hangcho-server run --port 8000
+    """
+    from .app import create_app
+
+    try:
+        app = create_app(load(config_path))
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    app.run(host=host, port=port, threaded=True)

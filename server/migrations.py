@@ -1,0 +1,53 @@
+"""Schema migrations: numbered steps applied in order, each recorded in `schema_version`.
+
+A step is a function of a connection inside one transaction, written against the SQL of that
+step's time (not the current `schema` module, which later steps may change), so a failed step leaves the
+database as it was (PostgreSQL rolls DDL back; SQLite does too for these statements). Steps are
+never edited once released: a change of schema is a new step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select, text
+
+from . import schema
+
+
+def _initial(conn: Connection) -> None:
+    tables = [t for t in schema.metadata.sorted_tables if t.name != "schema_version"]
+    schema.metadata.create_all(conn, tables=tables)
+
+
+def _hourly_by_day(conn: Connection) -> None:
+    conn.execute(text("CREATE INDEX hourly_day ON hourly (day, center_id)"))  # SQL both databases speak
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "initial tables", _initial),
+    (2, "hourly rows by day, for the province's overview", _hourly_by_day),
+]
+
+
+def current(engine: Engine) -> int:
+    if not inspect(engine).has_table("schema_version"):
+        return 0
+    with engine.connect() as conn:
+        return max((row.version for row in conn.execute(select(schema.schema_version.c.version))), default=0)
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Apply the steps not yet applied; return their names."""
+    schema.schema_version.create(engine, checkfirst=True)
+    done = current(engine)
+    applied = []
+    for version, name, step in MIGRATIONS:
+        if version <= done:
+            continue
+        with engine.begin() as conn:
+            step(conn)
+            conn.execute(schema.schema_version.insert().values(version=version, name=name, applied_at=time.time()))
+        applied.append(f"{version}: {name}")
+    return applied

@@ -1,0 +1,83 @@
+"""The central server's tables, in SQLAlchemy Core: the same definitions on SQLite and PostgreSQL.
+
+`migrations.py` creates and changes them; nothing else issues DDL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+from syncproto import COUNTS, HISTOGRAMS, SUMS
+
+metadata = MetaData()
+
+centers = Table(
+    "centers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("ward", Text, nullable=False),  # the commune or ward; several sites may share one
+    Column("site", Text, nullable=False, default="main"),  # "main" or a satellite's name
+    Column("created_at", Float, nullable=False),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the token's public half
+    Column("center_id", String(64), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False),  # sha256 of the token's secret half
+    Column("created_at", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),  # "admin" (every center) or "staff" (one center)
+    Column("center_id", String(64)),
+    Column("created_at", Float, nullable=False),
+)
+
+batches = Table(
+    "sync_batches",
+    metadata,
+    Column("center_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),  # the same seq must carry the same body
+    Column("received_at", Float, nullable=False),
+    Column("buckets", Integer, nullable=False),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("center_id", String(64), primary_key=True),
+    Column("taken_at", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+hourly = Table(
+    "hourly",
+    metadata,
+    Column("center_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("hour", Integer, primary_key=True, autoincrement=False),
+    Column("service", String(3), primary_key=True),
+    Column("seq", Integer, nullable=False),  # the batch this value came from: a lower one never replaces it
+    *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTS, *SUMS)),
+    *(Column(name, JSON, nullable=False) for name in HISTOGRAMS),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("applied_at", Float, nullable=False),
+    UniqueConstraint("name"),
+)

@@ -1,0 +1,55 @@
+"""The sync API: gateways push batches here (docs/sync.md). The server never pulls."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from syncproto import MAX_BODY_BYTES, BatchError, check_batch
+
+from .accounts import gateway_center
+from .ingest import ingest
+
+bp = Blueprint("sync", __name__, url_prefix="/api/v1")
+
+
+def error(status: int, code: str, reason: str, where: str | None = None, **extra: Any) -> Response:
+    body = {"error": code, "reason": reason, **({"where": where} if where else {}), **extra}
+    return Response(json.dumps(body, ensure_ascii=False), status, mimetype="application/json")
+
+
+def ok(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), 200, mimetype="application/json")
+
+
+@bp.post("/sync")
+def sync() -> Response:
+    """One batch from one gateway: 200 applied or duplicate; 400 bad batch; 401 no or wrong token;
+    403 a token for another center; 409 a seq already used for a different body; 413 too big."""
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer "):
+        return error(401, "unauthorized", "send the gateway's token: Authorization: Bearer <token>")
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
+    engine = current_app.extensions["hangcho.engine"]
+    raw = request.get_data(cache=False)
+    with engine.begin() as conn:
+        center = gateway_center(conn, auth.removeprefix("Bearer ").strip())
+        if center is None:
+            return error(401, "unauthorized", "unknown, wrong or revoked gateway token")
+        try:
+            batch = check_batch(json.loads(raw))
+        except json.JSONDecodeError as e:
+            return error(400, "invalid", f"not JSON: {e}", "body")
+        except BatchError as e:
+            return error(400, "invalid", e.reason, e.where)
+        if batch["center"] != center:
+            return error(403, "forbidden", f"this token writes center {center!r} only", "center")
+        outcome = ingest(conn, batch)
+    if outcome.status == "conflict":
+        return error(409, "seq_conflict", "this seq was already used for a different batch", "seq",
+                     next_seq=outcome.next_seq)  # fmt: skip
+    return ok({"ok": True, "seq": batch["seq"], "duplicate": outcome.status == "duplicate",
+               "applied": outcome.applied})  # fmt: skip

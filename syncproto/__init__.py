@@ -1,0 +1,132 @@
+"""The sync wire format between a center's gateway and the central server: one home for both.
+
+A batch carries a per-center sequence number, hourly buckets and a live snapshot; a batch with
+no buckets may leave the sequence out (a snapshot alone, sent every sync interval).
+A bucket is the *whole* value of one (business day, hour, service) at the time the gateway
+built it, not a change to add: the server keeps, per bucket, the value from the highest
+sequence it has seen. A replayed, duplicated or reordered batch therefore cannot count twice,
+and the last word on a bucket is always the gateway's newest. docs/sync.md has the details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+VERSION = 1
+
+# Upper edges in minutes of the wait and service-time histograms; a last bin holds the rest.
+# Fine where the service-level thresholds sit (10–60 min) so a p90 read off them is within a
+# few minutes; see `quantile`.
+WAIT_EDGES_MIN = (1, 2, 3, 5, 7, 10, 12, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 120, 150, 180, 240)
+SERVICE_EDGES_MIN = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 90, 120)
+
+COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "returned", "no_show", "rated")
+SUMS = ("wait_sum_s", "service_sum_s", "rating_sum")
+HISTOGRAMS = {"wait_hist": len(WAIT_EDGES_MIN) + 1, "service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
+BUCKET_FIELDS = ("day", "hour", "service", *COUNTS, *SUMS, *HISTOGRAMS)
+
+MAX_BUCKETS = 500  # per batch: a gateway back from a long outage sends several batches
+MAX_BODY_BYTES = 1_000_000
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SERVICE = re.compile(r"^[A-Z]{1,3}$")
+_CENTER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class BatchError(ValueError):
+    """A batch the server cannot take: `where` is the field, `reason` what is wrong with it."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}")
+        self.where, self.reason = where, reason
+
+
+def bin_index(edges: tuple[int, ...], minutes: float) -> int:
+    for i, edge in enumerate(edges):
+        if minutes < edge:
+            return i
+    return len(edges)
+
+
+def quantile(hist: list[int], edges: tuple[int, ...], q: float) -> float | None:
+    """The q-quantile in minutes read off a histogram, interpolating inside the bin it falls in
+    (the open last bin counts as twice its lower edge)."""
+    total = sum(hist)
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for i, n in enumerate(hist):
+        if n and seen + n >= rank:
+            low = 0 if i == 0 else edges[i - 1]
+            high = edges[i] if i < len(edges) else 2 * edges[-1]
+            return round(low + (high - low) * (rank - seen) / n, 1)
+        seen += n
+    return float(edges[-1])
+
+
+def empty_bucket(day: str, hour: int, service: str) -> dict[str, Any]:
+    bucket: dict[str, Any] = {"day": day, "hour": hour, "service": service}
+    bucket |= dict.fromkeys(COUNTS, 0) | dict.fromkeys(SUMS, 0)
+    bucket |= {name: [0] * size for name, size in HISTOGRAMS.items()}
+    return bucket
+
+
+def _count(value: Any, where: str) -> int:
+    if type(value) is not int or value < 0:
+        raise BatchError(where, f"must be a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def check_bucket(b: Any, where: str) -> dict[str, Any]:
+    """A bucket as the server stores it, or BatchError naming the first bad field."""
+    if not isinstance(b, dict):
+        raise BatchError(where, "must be an object")
+    unknown = set(b) - set(BUCKET_FIELDS)
+    if unknown:
+        raise BatchError(f"{where}.{sorted(unknown)[0]}", "unknown field")
+    if not isinstance(b.get("day"), str) or not _DAY.match(b["day"]):
+        raise BatchError(f"{where}.day", f"must be a date YYYY-MM-DD, got {b.get('day')!r}")
+    if type(b.get("hour")) is not int or not 0 <= b["hour"] <= 23:
+        raise BatchError(f"{where}.hour", f"must be 0–23, got {b.get('hour')!r}")
+    if not isinstance(b.get("service"), str) or not _SERVICE.match(b["service"]):
+        raise BatchError(f"{where}.service", f"must be a service code such as 'A', got {b.get('service')!r}")
+    out = {"day": b["day"], "hour": b["hour"], "service": b["service"]}
+    for name in (*COUNTS, *SUMS):
+        out[name] = _count(b.get(name, 0), f"{where}.{name}")
+    for name, size in HISTOGRAMS.items():
+        hist = b.get(name, [0] * size)
+        if not isinstance(hist, list) or len(hist) != size:
+            raise BatchError(f"{where}.{name}", f"must be a list of {size} counts")
+        out[name] = [_count(n, f"{where}.{name}[{i}]") for i, n in enumerate(hist)]
+    return out
+
+
+def check_batch(body: Any) -> dict[str, Any]:
+    """The batch's center, seq (None for a snapshot alone), snapshot and checked buckets, or
+    BatchError."""
+    if not isinstance(body, dict):
+        raise BatchError("body", "must be a JSON object")
+    if body.get("version", VERSION) != VERSION:
+        raise BatchError("version", f"this server speaks version {VERSION}, got {body.get('version')!r}")
+    center = body.get("center")
+    if not isinstance(center, str) or not _CENTER.match(center):
+        raise BatchError("center", f"must be a center id such as 'phuong-ba-dinh', got {center!r}")
+    buckets = body.get("buckets", [])
+    if not isinstance(buckets, list) or len(buckets) > MAX_BUCKETS:
+        raise BatchError("buckets", f"must be a list of at most {MAX_BUCKETS} buckets")
+    seq = body.get("seq")
+    if (seq is not None or buckets) and (type(seq) is not int or seq < 1):
+        raise BatchError("seq", f"must be a whole number ≥ 1 (a snapshot alone may omit it), got {seq!r}")
+    snapshot = body.get("snapshot")
+    if snapshot is not None and not (isinstance(snapshot, dict) and isinstance(snapshot.get("taken_at"), int | float)):
+        raise BatchError("snapshot", "must be an object with taken_at (epoch seconds)")
+    checked = [check_bucket(b, f"buckets[{i}]") for i, b in enumerate(buckets)]
+    return {"center": center, "seq": seq, "snapshot": snapshot, "buckets": checked}
+
+
+def digest(buckets: list[dict[str, Any]]) -> str:
+    """What a seq stands for: its buckets, whatever snapshot rides along."""
+    return hashlib.sha256(json.dumps(buckets, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
