@@ -118,17 +118,44 @@ audio_option = click.option(
 @http_option
 @audio_option
 @click.option(
+    "--sync-url",
+    default=None,
+    help="The central server's sync endpoint, e.g. https://hcc.example.gov.vn/api/v1/sync (default: no sync).",
+)
+@click.option(
+    "--sync-token-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="File holding this gateway's token from `hangcho-server add-gateway`.",
+)
+@click.option(
+    "--sync-interval", default=10.0, show_default=True, type=click.FloatRange(1, 3600), help="Seconds between pushes."
+)
+@click.option(
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
 )
 def run(
-    config_path: Path, journal: Path, broker: str, secrets_path: Path | None, http: str, audio: str, log_level: str
+    config_path: Path,
+    journal: Path,
+    broker: str,
+    secrets_path: Path | None,
+    http: str,
+    audio: str,
+    sync_url: str | None,
+    sync_token_file: Path | None,
+    sync_interval: float,
+    log_level: str,
 ) -> None:
     """Run the center's gateway: the queue over MQTT and its pages, until stopped (SIGTERM or Ctrl-C).
 
     \b
     Example:
       hangcho-gateway run --config /etc/hangcho/center.toml \\
-        --journal /var/lib/hangcho/journal.db --secrets /etc/hangcho/broker/secrets.toml
+        --journal /var/lib/hangcho/journal.db --secrets /etc/hangcho/broker/secrets.toml \\
+        --sync-url https://hcc.example.gov.vn/api/v1/sync --sync-token-file /etc/hangcho/sync-token
+
+    With --sync-url the gateway pushes its hourly totals and a live snapshot to the central
+    server, keeping unsent batches in sync.db beside the journal while the server is away.
     """
     import logging
     import tomllib
@@ -138,7 +165,10 @@ def run(
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     config = _load(config_path)
     password = tomllib.loads(secrets_path.read_text())["passwords"]["gateway"] if secrets_path else None
-    serve(config, journal, broker, password, http, audio)
+    if sync_url and not sync_token_file:
+        raise click.UsageError("--sync-url needs --sync-token-file")
+    token = sync_token_file.read_text().strip() if sync_token_file else None
+    serve(config, journal, broker, password, http, audio, (sync_url, token, sync_interval) if sync_url else None)
 
 
 @main.command()

@@ -17,7 +17,15 @@ from .voice import Announcer, command_sink, folder_sink
 from .web import WebServer, create_app
 
 
-def serve(config: CenterConfig, journal: Path, broker: str, password: str | None, http: str, audio: str) -> None:
+def serve(
+    config: CenterConfig,
+    journal: Path,
+    broker: str,
+    password: str | None,
+    http: str,
+    audio: str,
+    sync: tuple[str, str, float] | None = None,
+) -> None:
     host, _, port = broker.rpartition(":")
     dispatcher = Dispatcher.open(config, journal)
     announcer = None
@@ -32,8 +40,11 @@ def serve(config: CenterConfig, journal: Path, broker: str, password: str | None
     web_host, _, web_port = http.rpartition(":")
     web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
     service.start()
+    pusher = _start_sync(config, journal, service, sync, done) if sync else None
     click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
     done.wait()
+    if pusher is not None:
+        pusher.join(timeout=15)
     service.stop()
     web.stop()
     if announcer is not None:
@@ -49,3 +60,19 @@ def web_secret(journal: Path) -> bytes:
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
     return path.read_bytes()
+
+
+def _start_sync(config: CenterConfig, journal: Path, service: GatewayService, sync, done: threading.Event):
+    """The push to the central server on its own thread; sync.db sits beside the journal."""
+    from .sync.sender import Sync
+
+    url, token, interval = sync
+    pusher = Sync(config, journal, Path(journal).with_name("sync.db"), url, token, service.devices_report, interval)
+
+    def run() -> None:
+        pusher.run(done)
+        pusher.close()
+
+    thread = threading.Thread(target=run, name="hangcho-sync", daemon=True)
+    thread.start()
+    return thread

@@ -35,14 +35,19 @@ def make_center(counters=None, **dispatch):
 class Desk:
     """The core in memory with a hand-turned clock: what a test drives."""
 
-    def __init__(self, config, now: float = MORNING):
-        self.state = State(config)
+    def __init__(self, config, now: float = MORNING, dispatcher=None):
+        self.dispatcher = dispatcher  # when given, commands go through it and its journal
+        self.state = State(config) if dispatcher is None else dispatcher.state
         self.now = now
         self.events: list = []  # everything folded in so far, as a journal would hold it
 
     def __call__(self, command, after: float = 1.0):
         self.now += after
-        decision = handle(self.state, command, self.now)
+        if self.dispatcher is not None:
+            decision = self.dispatcher.handle(command, self.now)
+            self.state = self.dispatcher.state
+        else:
+            decision = handle(self.state, command, self.now)
         if not decision.duplicate:
             self.events.extend(decision.events)
         return decision
@@ -101,6 +106,16 @@ def desk_for():
 def desk(center, desk_for):
     """The small center with every counter open at 07:30."""
     return desk_for(center)
+
+
+@pytest.fixture
+def journaled_desk(center, tmp_path):
+    """A Desk whose commands go through the real Dispatcher into a journal (tmp_path/journal.db)."""
+    from gateway.dispatcher import Dispatcher
+
+    dispatcher = Dispatcher.open(center, tmp_path / "journal.db")
+    yield Desk(center, dispatcher=dispatcher)
+    dispatcher.close()
 
 
 @pytest.fixture
