@@ -6,20 +6,21 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+VENDOR := server/static/vendor/uPlot.iife.min.js
 
 .PHONY: demo test bench lint system clean
 
-demo: system $(STAMP)
+demo: system $(STAMP) $(VENDOR)
 	$(BIN)/hangcho-gateway demo
 
-test: system $(STAMP) lint
+test: system $(STAMP) $(VENDOR) lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: system $(STAMP)
+bench: system $(STAMP) $(VENDOR)
 	$(BIN)/python -m bench.run
 
 system:
@@ -32,6 +33,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade --target $(VENV)/mpstubs \
 		'micropython-esp32-stubs>=1.24'
 	touch $(STAMP)
+
+# The dashboard's chart library, served by the server itself (no CDN): scripts/fetch-vendor
+$(VENDOR): scripts/fetch-vendor
+	$(PYTHON) scripts/fetch-vendor
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

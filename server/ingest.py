@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from syncproto import BUCKET_FIELDS
-from syncproto import digest as buckets_digest
+from syncproto import BUCKET_FIELDS, COUNTER_FIELDS
+from syncproto import digest as batch_digest
 
-from .schema import batches, hourly, snapshots
+from .schema import batches, counter_days, hourly, snapshots
 
-_VALUE_FIELDS = [f for f in BUCKET_FIELDS if f not in ("day", "hour", "service")]
+_KEYS = ("center_id", "day", "hour", "service", "counter")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None) ->
         if batch["snapshot"] is not None:
             _snapshot(conn, center, batch["snapshot"], now)
         return Outcome("applied")
-    digest = buckets_digest(batch["buckets"])
+    digest = batch_digest(batch)
     claim = _insert(conn, batches).values(center_id=center, seq=seq, digest=digest, received_at=now,
                                           buckets=len(batch["buckets"]))  # fmt: skip
     if conn.execute(claim.on_conflict_do_nothing().returning(batches.c.seq)).first() is None:
@@ -53,23 +53,25 @@ def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None) ->
             return Outcome("duplicate")
         top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one()
         return Outcome("conflict", next_seq=top + 1)
-    applied = _buckets(conn, center, seq, batch["buckets"])
+    applied = _newest(conn, hourly, BUCKET_FIELDS, center, seq, batch["buckets"])
+    applied += _newest(conn, counter_days, COUNTER_FIELDS, center, seq, batch["counters"])
     if batch["snapshot"] is not None:
         _snapshot(conn, center, batch["snapshot"], now)
     return Outcome("applied", applied)
 
 
-def _buckets(conn: Connection, center: str, seq: int, buckets: list[dict[str, Any]]) -> int:
-    if not buckets:
+def _newest(conn: Connection, table, fields: tuple[str, ...], center: str, seq: int, rows: list[dict]) -> int:
+    """Upsert whole values; a stored row from a higher seq is left as it is."""
+    if not rows:
         return 0
-    stmt = _insert(conn, hourly)
+    stmt = _insert(conn, table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[hourly.c.center_id, hourly.c.day, hourly.c.hour, hourly.c.service],
-        set_={"seq": stmt.excluded.seq, **{f: stmt.excluded[f] for f in _VALUE_FIELDS}},
-        where=hourly.c.seq < stmt.excluded.seq,
+        index_elements=[c for c in table.primary_key.columns],
+        set_={"seq": stmt.excluded.seq, **{f: stmt.excluded[f] for f in fields if f not in _KEYS}},
+        where=table.c.seq < stmt.excluded.seq,
     )
-    conn.execute(stmt, [{"center_id": center, "seq": seq, **b} for b in buckets])
-    return len(buckets)
+    conn.execute(stmt, [{"center_id": center, "seq": seq, **row} for row in rows])
+    return len(rows)
 
 
 def _snapshot(conn: Connection, center: str, snapshot: dict[str, Any], now: float) -> None:

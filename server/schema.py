@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
 
-from syncproto import COUNTS, HISTOGRAMS, SUMS
+from syncproto import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS
 
 metadata = MetaData()
 
@@ -71,6 +71,17 @@ hourly = Table(
     Column("seq", Integer, nullable=False),  # the batch this value came from: a lower one never replaces it
     *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTS, *SUMS)),
     *(Column(name, JSON, nullable=False) for name in HISTOGRAMS),
+)
+
+counter_days = Table(
+    "counter_days",
+    metadata,
+    Column("center_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("counter", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTER_COUNTS, *COUNTER_SUMS)),
+    *(Column(name, JSON, nullable=False) for name in COUNTER_HISTOGRAMS),
 )
 
 schema_version = Table(

@@ -28,6 +28,13 @@ SUMS = ("wait_sum_s", "service_sum_s", "rating_sum")
 HISTOGRAMS = {"wait_hist": len(WAIT_EDGES_MIN) + 1, "service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
 BUCKET_FIELDS = ("day", "hour", "service", *COUNTS, *SUMS, *HISTOGRAMS)
 
+# Per counter and business day: what the staff at that counter did (a ticket counts at the
+# counter that completed it, a rating at the counter it was given at).
+COUNTER_COUNTS = ("served", "resolved", "forwarded", "returned", "rated")
+COUNTER_SUMS = ("service_sum_s", "rating_sum")
+COUNTER_HISTOGRAMS = {"service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
+COUNTER_FIELDS = ("day", "counter", *COUNTER_COUNTS, *COUNTER_SUMS, *COUNTER_HISTOGRAMS)
+
 MAX_BUCKETS = 500  # per batch: a gateway back from a long outage sends several batches
 MAX_BODY_BYTES = 1_000_000
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -74,29 +81,52 @@ def empty_bucket(day: str, hour: int, service: str) -> dict[str, Any]:
     return bucket
 
 
+def empty_counter_day(day: str, counter: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"day": day, "counter": counter}
+    row |= dict.fromkeys(COUNTER_COUNTS, 0) | dict.fromkeys(COUNTER_SUMS, 0)
+    return row | {name: [0] * size for name, size in COUNTER_HISTOGRAMS.items()}
+
+
 def _count(value: Any, where: str) -> int:
     if type(value) is not int or value < 0:
         raise BatchError(where, f"must be a whole number ≥ 0, got {value!r}")
     return value
 
 
-def check_bucket(b: Any, where: str) -> dict[str, Any]:
-    """A bucket as the server stores it, or BatchError naming the first bad field."""
+def _values(b: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(b, dict):
         raise BatchError(where, "must be an object")
-    unknown = set(b) - set(BUCKET_FIELDS)
+    unknown = set(b) - set(fields)
     if unknown:
         raise BatchError(f"{where}.{sorted(unknown)[0]}", "unknown field")
     if not isinstance(b.get("day"), str) or not _DAY.match(b["day"]):
         raise BatchError(f"{where}.day", f"must be a date YYYY-MM-DD, got {b.get('day')!r}")
+    return {"day": b["day"]}
+
+
+def check_bucket(b: Any, where: str) -> dict[str, Any]:
+    """A bucket as the server stores it, or BatchError naming the first bad field."""
+    out = _values(b, where, BUCKET_FIELDS)
     if type(b.get("hour")) is not int or not 0 <= b["hour"] <= 23:
         raise BatchError(f"{where}.hour", f"must be 0–23, got {b.get('hour')!r}")
     if not isinstance(b.get("service"), str) or not _SERVICE.match(b["service"]):
         raise BatchError(f"{where}.service", f"must be a service code such as 'A', got {b.get('service')!r}")
-    out = {"day": b["day"], "hour": b["hour"], "service": b["service"]}
-    for name in (*COUNTS, *SUMS):
+    out |= {"hour": b["hour"], "service": b["service"]}
+    return _numbers(b, where, out, (*COUNTS, *SUMS), HISTOGRAMS)
+
+
+def check_counter_day(b: Any, where: str) -> dict[str, Any]:
+    out = _values(b, where, COUNTER_FIELDS)
+    if type(b.get("counter")) is not int or not 1 <= b["counter"] <= 999:
+        raise BatchError(f"{where}.counter", f"must be a counter number 1–999, got {b.get('counter')!r}")
+    out["counter"] = b["counter"]
+    return _numbers(b, where, out, (*COUNTER_COUNTS, *COUNTER_SUMS), COUNTER_HISTOGRAMS)
+
+
+def _numbers(b: dict, where: str, out: dict, scalars: tuple[str, ...], histograms: dict[str, int]) -> dict[str, Any]:
+    for name in scalars:
         out[name] = _count(b.get(name, 0), f"{where}.{name}")
-    for name, size in HISTOGRAMS.items():
+    for name, size in histograms.items():
         hist = b.get(name, [0] * size)
         if not isinstance(hist, list) or len(hist) != size:
             raise BatchError(f"{where}.{name}", f"must be a list of {size} counts")
@@ -123,10 +153,17 @@ def check_batch(body: Any) -> dict[str, Any]:
     snapshot = body.get("snapshot")
     if snapshot is not None and not (isinstance(snapshot, dict) and isinstance(snapshot.get("taken_at"), int | float)):
         raise BatchError("snapshot", "must be an object with taken_at (epoch seconds)")
+    counters = body.get("counters", [])
+    if not isinstance(counters, list) or len(counters) > MAX_BUCKETS:
+        raise BatchError("counters", f"must be a list of at most {MAX_BUCKETS} counter-days")
+    if counters and seq is None:
+        raise BatchError("seq", "a batch with counters needs a seq")
     checked = [check_bucket(b, f"buckets[{i}]") for i, b in enumerate(buckets)]
-    return {"center": center, "seq": seq, "snapshot": snapshot, "buckets": checked}
+    per_counter = [check_counter_day(c, f"counters[{i}]") for i, c in enumerate(counters)]
+    return {"center": center, "seq": seq, "snapshot": snapshot, "buckets": checked, "counters": per_counter}
 
 
-def digest(buckets: list[dict[str, Any]]) -> str:
-    """What a seq stands for: its buckets, whatever snapshot rides along."""
-    return hashlib.sha256(json.dumps(buckets, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def digest(batch: dict[str, Any]) -> str:
+    """What a seq stands for: its buckets and counter-days, whatever snapshot rides along."""
+    values = [batch["buckets"], batch.get("counters", [])]
+    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncproto import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket
+from syncproto import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket, empty_counter_day
 
 from ..dispatch.eta import estimate
 from ..dispatch.state import DONE, NO_SHOW, WAITING, State, Ticket
 
 Key = tuple[str, int, str]  # (business day, hour, service)
+CounterKey = tuple[str, int]  # (business day, counter)
 
 
 def hour_of(t: Ticket, zone: ZoneInfo) -> int:
@@ -33,6 +34,38 @@ def touched(state: State, events: Iterable[Any], zone: ZoneInfo) -> set[Key]:
         if t is not None:
             keys.add((state.day, hour_of(t, zone), t.service))
     return keys
+
+
+def touched_counters(state: State, events: Iterable[Any]) -> set[CounterKey]:
+    """The counter-days a run of events changed: a completion or a rating at a counter."""
+    return {(state.day, e.counter) for e in events if getattr(e, "ticket", None) and getattr(e, "counter", None)}
+
+
+def counter_days(state: State, keys: Iterable[CounterKey]) -> list[dict[str, Any]]:
+    """The whole value of each named counter-day of the state's day."""
+    out = {c: empty_counter_day(state.day, c) for d, c in keys if d == state.day}
+    for t in state.tickets.values():
+        served = out.get(t.served_by) if t.state == DONE else None
+        if served is not None:
+            served["served"] += 1
+            if t.outcome in ("resolved", "forwarded", "returned"):
+                served[t.outcome] += 1
+            service_s = _service_s(t)
+            if service_s is not None:
+                served["service_sum_s"] += round(service_s)
+                served["service_hist"][bin_index(SERVICE_EDGES_MIN, service_s / 60)] += 1
+        rated = out.get(t.rated_counter) if t.rating is not None else None
+        if rated is not None:
+            rated["rated"] += 1
+            rated["rating_sum"] += t.rating
+            rated["ratings"][t.rating - 1] += 1
+    return [out[c] for c in sorted(out)]
+
+
+def _service_s(t: Ticket) -> float | None:
+    """Time at the counter: from the start of service (or the call, if none was marked) to the end."""
+    began = t.started_at if t.started_at is not None else t.called_at
+    return None if began is None or t.ended_at is None else max(0.0, t.ended_at - began)
 
 
 def buckets(state: State, keys: Iterable[Key], zone: ZoneInfo) -> list[dict[str, Any]]:
@@ -58,9 +91,8 @@ def _add(b: dict[str, Any], t: Ticket) -> None:
         b["served"] += 1
         if t.outcome in ("resolved", "forwarded", "returned"):
             b[t.outcome] += 1
-        began = t.started_at if t.started_at is not None else t.called_at
-        if began is not None and t.ended_at is not None:
-            service_s = max(0.0, t.ended_at - began)
+        service_s = _service_s(t)
+        if service_s is not None:
             b["service_sum_s"] += round(service_s)
             b["service_hist"][bin_index(SERVICE_EDGES_MIN, service_s / 60)] += 1
     elif t.state == NO_SHOW:

@@ -31,7 +31,7 @@ from ..config import CenterConfig
 from ..dispatch.events import DayOpened
 from ..dispatch.state import State
 from ..journal import JournalReader
-from .buckets import Key, buckets, snapshot, touched
+from .buckets import CounterKey, Key, buckets, counter_days, snapshot, touched, touched_counters
 
 log = logging.getLogger("hangcho.sync")
 MAX_BACKOFF_S = 300.0
@@ -127,6 +127,7 @@ class Sync:
         self.reader, self.outbox = JournalReader(journal), Outbox(outbox)
         self.state = State(config)
         self.touched: set[Key] = set()
+        self.touched_counters: set[CounterKey] = set()
         self.failures, self.last_ok_at, self.last_error = 0, None, None
         self.caught_up = False
         self.folded = self.outbox.meta("upto", 0)
@@ -149,21 +150,24 @@ class Sync:
         """Read the journal's new commands; a new business day first closes the old one's batch."""
         chunk = self.reader.since(self.folded)
         for last, _, events in chunk:
-            if events[0].__class__ is DayOpened and self.touched:
+            if events[0].__class__ is DayOpened and (self.touched or self.touched_counters):
                 self.build()  # the day's last values go out even while earlier ones wait
             self.state.commit(events)
             self.touched |= touched(self.state, events, self.zone)
+            self.touched_counters |= touched_counters(self.state, events)
             self.folded = last
         self.caught_up = not self.reader.since(self.folded, limit=1)
 
     def build(self) -> None:
-        if not self.touched:
+        if not self.touched and not self.touched_counters:
             return
         seq = self.outbox.meta("next_seq", 1)
         body = {"version": VERSION, "center": self.config.id, "seq": seq,
-                "buckets": buckets(self.state, self.touched, self.zone)}  # fmt: skip
+                "buckets": buckets(self.state, self.touched, self.zone),
+                "counters": counter_days(self.state, self.touched_counters)}  # fmt: skip
         self.outbox.add(body, self.folded, self.clock())
         self.touched.clear()
+        self.touched_counters.clear()
 
     def step(self) -> float:
         """One round: fold, build when the outbox is empty, send the oldest batch. Returns how

@@ -99,6 +99,8 @@ def test_a_revoked_token_is_401(server):
         (lambda b: b["buckets"][0].update(wait_hist=[1]), "buckets[0].wait_hist"),
         (lambda b: b["buckets"][0].update(colour="red"), "buckets[0].colour"),
         (lambda b: b.update(snapshot={"waiting": []}), "snapshot"),
+        (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 0}]), "counters[0].counter"),
+        (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 2, "ratings": [1, 2]}]), "counters[0].ratings"),
     ],
 )
 def test_a_bad_batch_is_400_naming_the_field_and_nothing_is_written(server, change, where):

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from gateway.dispatch import Complete, OpenCounter, Rate, StartService
-from gateway.sync.buckets import buckets
+from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Sync
 from gateway.web import WebServer
 from server import accounts, schema
 from server.app import create_app
 from server.settings import Settings
-from syncproto import BUCKET_FIELDS
+from syncproto import BUCKET_FIELDS, COUNTER_FIELDS
 
 
 class Server:
@@ -44,6 +44,11 @@ class Server:
             rows = conn.execute(select(schema.hourly)).mappings().all()
         return {(r["day"], r["hour"], r["service"]): {f: r[f] for f in BUCKET_FIELDS} for r in rows}
 
+    def counters(self) -> dict[tuple, dict]:
+        with self.app.extensions["hangcho.engine"].connect() as conn:
+            rows = conn.execute(select(schema.counter_days)).mappings().all()
+        return {(r["day"], r["counter"]): {f: r[f] for f in COUNTER_FIELDS} for r in rows}
+
     def snapshot(self) -> dict:
         with self.app.extensions["hangcho.engine"].connect() as conn:
             return conn.execute(select(schema.snapshots.c.body)).scalar_one()
@@ -63,10 +68,15 @@ def expected(state, zone) -> dict[tuple, dict]:
     return {(b["day"], b["hour"], b["service"]): b for b in buckets(state, every, zone) if b["issued"]}
 
 
+def expected_counters(state) -> dict[tuple, dict]:
+    rows = counter_days(state, {(state.day, n) for n in state.counters})
+    return {(r["day"], r["counter"]): r for r in rows if r["served"] or r["rated"]}
+
+
 def drain(sync: Sync, rounds: int = 50) -> None:
     for _ in range(rounds):
         sync.step()
-        if sync.outbox.pending() == 0 and sync.caught_up and not sync.touched:
+        if sync.outbox.pending() == 0 and sync.caught_up and not sync.touched and not sync.touched_counters:
             return
     raise AssertionError(f"the outbox did not drain: {sync.status()}")
 
@@ -109,6 +119,8 @@ def test_totals_are_exact_after_the_server_was_away_and_the_gateway_restarted(se
     assert server.rows() == expected(desk.state, sync.zone)
     totals = {f: sum(r[f] for r in server.rows().values()) for f in ("issued", "served", "rated", "called")}
     assert totals == {"issued": 31, "served": 14, "rated": 14, "called": 14}
+    assert server.counters() == expected_counters(desk.state)
+    assert server.counters()[(desk.state.day, 1)]["served"] == 14
     snap = server.snapshot()
     assert sum(w["count"] for w in snap["waiting"]) == sum(q.waiting for q in desk.state.queues.values())
     sync.close()
@@ -125,6 +137,7 @@ def test_a_business_day_that_ends_during_an_outage_is_complete_on_the_server(ser
     a_morning(desk, tickets=8, served=5)
     sync.step()
     first_day = expected(desk.state, sync.zone)
+    first_day_counters = expected_counters(desk.state)
     desk.now += 24 * 3600  # the next morning: the core opens a new business day
     desk(OpenCounter(1))
     a_morning(desk, tickets=3, served=1)
@@ -133,4 +146,5 @@ def test_a_business_day_that_ends_during_an_outage_is_complete_on_the_server(ser
     drain(sync)
     assert server.rows() == first_day | expected(desk.state, sync.zone)
     assert len({day for day, _, _ in server.rows()}) == 2
+    assert server.counters() == first_day_counters | expected_counters(desk.state)
     sync.close()
