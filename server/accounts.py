@@ -13,10 +13,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .schema import centers, gateways, users
+from .schema import centers, gateways, login_failures, users
 
 ROLES = ("admin", "staff")
 
@@ -94,3 +94,17 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
 def user_by_id(conn: Connection, user_id: int) -> User | None:
     row = conn.execute(select(users).where(users.c.id == user_id)).first()
     return None if row is None else User(row.id, row.username, row.role, row.center_id)
+
+
+def failures_since(conn: Connection, username: str, since: float) -> int:
+    query = select(func.count()).where(login_failures.c.username == username, login_failures.c.at >= since)
+    return conn.execute(query).scalar_one()
+
+
+def record_failure(conn: Connection, username: str, now: float) -> None:
+    conn.execute(login_failures.insert().values(username=username[:64], at=now))
+
+
+def clear_failures(conn: Connection, username: str, before: float | None = None) -> None:
+    query = delete(login_failures).where(login_failures.c.username == username)
+    conn.execute(query if before is None else query.where(login_failures.c.at < before))

@@ -1,12 +1,24 @@
-"""The server's Flask application factory: one blueprint per area."""
+"""The server's Flask application factory: one blueprint per area.
+
+sync       /api/v1/sync                       gateways push (token)
+auth       /login /logout /lang/<code>        users (session, CSRF)
+dashboard  / /centers/<id> /compare /export.* and their /api/v1 JSON
+public     /t/<center>/<day>/<ticket>         a citizen's ticket status
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+from pathlib import Path
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from . import migrations
 from .db import engine_for
 from .settings import Settings, load
+
+OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
@@ -14,14 +26,37 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
     settings = settings or load()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      MAX_CONTENT_LENGTH=2_000_000)  # fmt: skip
+                      MAX_CONTENT_LENGTH=2_000_000, JSON_SORT_KEYS=False)  # fmt: skip
+    app.json.ensure_ascii = False
     engine = engine_for(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
     app.extensions["hangcho.engine"] = engine
     app.extensions["hangcho.settings"] = settings
 
-    from . import sync_api
+    from . import auth, dashboard, i18n, public, sync_api
 
-    app.register_blueprint(sync_api.bp)
+    for blueprint in (sync_api.bp, auth.bp, dashboard.bp, public.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(auth.load_user)
+    app.jinja_env.globals.update(t=i18n.text, lang=i18n.lang, csrf_token=auth.csrf_token, province=settings.province)
+
+    @app.get("/api/v1/openapi.json")
+    def openapi():
+        return Response(OPENAPI.read_bytes(), mimetype="application/json")
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        if request.path.startswith("/api/") or request.path.endswith(".json"):
+            body = {"error": (e.name or "error").lower().replace(" ", "_"), "reason": e.description or e.name}
+            return Response(json.dumps(body, ensure_ascii=False), e.code, mimetype="application/json")
+        return e
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     return app

@@ -42,6 +42,14 @@ users = Table(
     Column("created_at", Float, nullable=False),
 )
 
+login_failures = Table(  # in the database, so every gunicorn worker counts the same failures
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+)
+
 batches = Table(
     "sync_batches",
     metadata,

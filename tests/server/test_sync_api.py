@@ -9,28 +9,26 @@ import pytest
 from sqlalchemy import select
 
 from server import accounts, schema
-from server.app import create_app
-from server.settings import Settings
 from syncproto import empty_bucket
 
 
 @pytest.fixture
-def server(server_db):
-    app = create_app(Settings(database_url=server_db, secret_key="test"))
-    engine = app.extensions["hangcho.engine"]
-    with engine.begin() as conn:
-        accounts.add_center(conn, "xa-tan-phu", "Trung tâm PVHCC xã Tân Phú", "Tân Phú")
-        accounts.add_center(conn, "xa-an-binh", "Trung tâm PVHCC xã An Bình", "An Bình")
-        app.tokens = {c: accounts.add_gateway(conn, c) for c in ("xa-tan-phu", "xa-an-binh")}
-    yield app
-    engine.dispose()
+def server(server_app):
+    return server_app
 
 
-def post(app, body, token=None, center="xa-tan-phu"):
-    token = app.tokens[center] if token is None else token
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = body if isinstance(body, bytes) else json.dumps(body)
-    return app.test_client().post("/api/v1/sync", data=data, headers=headers, content_type="application/json")
+@pytest.fixture
+def post(openapi):
+    """post(app, body): one sync request; its answer is checked against server/openapi.json."""
+
+    def send(app, body, token=None, center="xa-tan-phu"):
+        token = app.tokens[center] if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = body if isinstance(body, bytes) else json.dumps(body)
+        response = app.test_client().post("/api/v1/sync", data=data, headers=headers, content_type="application/json")
+        return openapi(response, "/api/v1/sync", "POST")
+
+    return send
 
 
 def bucket(hour=8, service="A", issued=1, **values):
@@ -43,7 +41,7 @@ def totals(app, center="xa-tan-phu"):
         return {(r["hour"], r["service"]): r["issued"] for r in rows}
 
 
-def test_a_batch_is_applied_and_its_replay_changes_nothing(server):
+def test_a_batch_is_applied_and_its_replay_changes_nothing(server, post):
     body = {"center": "xa-tan-phu", "seq": 1, "buckets": [bucket(8, "A", 3), bucket(9, "B", 2)]}
     first = post(server, body)
     assert first.status_code == 200 and first.json == {"ok": True, "seq": 1, "duplicate": False, "applied": 2}
@@ -52,7 +50,7 @@ def test_a_batch_is_applied_and_its_replay_changes_nothing(server):
     assert totals(server) == {(8, "A"): 3, (9, "B"): 2}
 
 
-def test_shuffled_and_duplicated_batches_leave_the_newest_values(server):
+def test_shuffled_and_duplicated_batches_leave_the_newest_values(server, post):
     """Twenty batches, each the bucket's whole value at that time, arrive shuffled and twice:
     the stored value is the newest (seq 20), never a sum."""
     batches = [{"center": "xa-tan-phu", "seq": n, "buckets": [bucket(8, "A", n), bucket(9, "A", 2 * n)]}
@@ -64,7 +62,7 @@ def test_shuffled_and_duplicated_batches_leave_the_newest_values(server):
     assert totals(server) == {(8, "A"): 20, (9, "A"): 40}
 
 
-def test_the_same_seq_with_another_body_is_a_conflict_naming_the_next_seq(server):
+def test_the_same_seq_with_another_body_is_a_conflict_naming_the_next_seq(server, post):
     post(server, {"center": "xa-tan-phu", "seq": 4, "buckets": [bucket(issued=1)]})
     r = post(server, {"center": "xa-tan-phu", "seq": 4, "buckets": [bucket(issued=9)]})
     assert r.status_code == 409 and r.json["error"] == "seq_conflict" and r.json["next_seq"] == 5
@@ -72,19 +70,19 @@ def test_the_same_seq_with_another_body_is_a_conflict_naming_the_next_seq(server
 
 
 @pytest.mark.parametrize("token", ["", "nope", "0000000000000000.wrong"])
-def test_a_missing_or_wrong_token_is_401(server, token):
+def test_a_missing_or_wrong_token_is_401(server, post, token):
     r = post(server, {"center": "xa-tan-phu", "seq": 1, "buckets": [bucket()]}, token=token or "")
     assert r.status_code == 401 and r.json["error"] == "unauthorized"
     assert totals(server) == {}
 
 
-def test_a_gateway_writing_another_center_is_403(server):
+def test_a_gateway_writing_another_center_is_403(server, post):
     r = post(server, {"center": "xa-an-binh", "seq": 1, "buckets": [bucket()]}, token=server.tokens["xa-tan-phu"])
     assert r.status_code == 403 and r.json["where"] == "center"
     assert totals(server, "xa-an-binh") == {}
 
 
-def test_a_revoked_token_is_401(server):
+def test_a_revoked_token_is_401(server, post):
     with server.extensions["hangcho.engine"].begin() as conn:
         assert accounts.revoke_gateway(conn, server.tokens["xa-tan-phu"].split(".")[0])
     assert post(server, {"center": "xa-tan-phu", "seq": 1}).status_code == 401
@@ -103,7 +101,7 @@ def test_a_revoked_token_is_401(server):
         (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 2, "ratings": [1, 2]}]), "counters[0].ratings"),
     ],
 )
-def test_a_bad_batch_is_400_naming_the_field_and_nothing_is_written(server, change, where):
+def test_a_bad_batch_is_400_naming_the_field_and_nothing_is_written(server, post, change, where):
     body = {"center": "xa-tan-phu", "seq": 1, "buckets": [bucket(8, "A", 5), bucket(9, "A", 5)]}
     change(body)
     r = post(server, body)
@@ -112,7 +110,7 @@ def test_a_bad_batch_is_400_naming_the_field_and_nothing_is_written(server, chan
     assert post(server, b"{not json").json["where"] == "body"
 
 
-def test_the_newest_snapshot_wins_whatever_order_they_come_in(server):
+def test_the_newest_snapshot_wins_whatever_order_they_come_in(server, post):
     post(server, {"center": "xa-tan-phu", "seq": 2, "snapshot": {"taken_at": 200.0, "waiting": [{"count": 7}]}})
     post(server, {"center": "xa-tan-phu", "seq": 1, "snapshot": {"taken_at": 100.0, "waiting": [{"count": 3}]}})
     with server.extensions["hangcho.engine"].connect() as conn:

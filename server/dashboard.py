@@ -1,0 +1,132 @@
+"""The province dashboard: pages (rendered in the browser from the JSON below) and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
+from sqlalchemy import select
+
+from . import reports
+from .auth import engine, login_required
+from .i18n import text
+from .schema import centers
+
+bp = Blueprint("dashboard", __name__)
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_DAYS = 366
+
+
+def settings():
+    return current_app.extensions["hangcho.settings"]
+
+
+def today() -> str:
+    return datetime.now(ZONE).date().isoformat()
+
+
+def date_range() -> tuple[str, str]:
+    """`from` and `to` (YYYY-MM-DD) from the query, today by default; 400 when malformed."""
+    day_from, day_to = request.args.get("from") or today(), request.args.get("to") or None
+    day_to = day_to or day_from
+    try:
+        first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
+    except ValueError:
+        abort(400, description="from/to must be dates YYYY-MM-DD")
+    if last < first or (last - first).days > MAX_DAYS:
+        abort(400, description=f"to must be on or after from, at most {MAX_DAYS} days later")
+    return first.isoformat(), last.isoformat()
+
+
+def visible_center(center_id: str) -> dict:
+    with engine().connect() as conn:
+        row = conn.execute(select(centers).where(centers.c.id == center_id)).mappings().first()
+    if row is None:
+        abort(404)
+    if not g.user.sees(center_id):
+        abort(403)
+    return dict(row)
+
+
+@bp.get("/")
+@login_required
+def overview_page():
+    return render_template("overview.html", interval=settings().sync_interval_s)
+
+
+@bp.get("/api/v1/overview")
+@login_required
+def overview_json():
+    day_from, day_to = date_range()
+    with engine().connect() as conn:
+        return jsonify(reports.overview(conn, g.user, day_from, day_to, time.time(), settings()))
+
+
+@bp.get("/centers/<center_id>")
+@login_required
+def center_page(center_id: str):
+    return render_template("center.html", center=visible_center(center_id), interval=settings().sync_interval_s)
+
+
+@bp.get("/api/v1/centers/<center_id>")
+@login_required
+def center_json(center_id: str):
+    center = visible_center(center_id)
+    day_from, day_to = date_range()
+    with engine().connect() as conn:
+        return jsonify(reports.center_report(conn, center, day_from, day_to, time.time(), settings()))
+
+
+@bp.get("/compare")
+@login_required
+def compare_page():
+    service = request.args.get("service", "A")
+    day_from, day_to = date_range()
+    with engine().connect() as conn:
+        rows = reports.comparison(conn, g.user, service, day_from, day_to, settings())
+    return render_template("compare.html", rows=rows, service=service, day_from=day_from, day_to=day_to,
+                           threshold=settings().threshold(service))  # fmt: skip
+
+
+def _export_header() -> list[str]:
+    return [text(f"col_{name}") for name in reports.EXPORT_COLUMNS]
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    day_from, day_to = date_range()
+    with engine().connect() as conn:
+        rows = reports.export_rows(conn, g.user, day_from, day_to)
+    out = io.StringIO()
+    out.write("\ufeff")  # a BOM, so Excel opens the Vietnamese names as UTF-8
+    writer = csv.writer(out)
+    writer.writerow(_export_header())
+    writer.writerows(rows)
+    name = f"hangcho-{day_from}_{day_to}.csv"
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx():
+    from openpyxl import Workbook
+
+    day_from, day_to = date_range()
+    with engine().connect() as conn:
+        rows = reports.export_rows(conn, g.user, day_from, day_to)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(f"{day_from} – {day_to}")
+    sheet.append(_export_header())
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    name = f"hangcho-{day_from}_{day_to}.xlsx"
+    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

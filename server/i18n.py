@@ -1,0 +1,89 @@
+"""The dashboard's words, Vietnamese first, English on request (the session's `lang`)."""
+
+from __future__ import annotations
+
+from flask import has_request_context, session
+
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"vi": "Giám sát Trung tâm Phục vụ hành chính công", "en": "Public Administrative Service Centers"},
+    "login": {"vi": "Đăng nhập", "en": "Log in"},
+    "logout": {"vi": "Đăng xuất", "en": "Log out"},
+    "username": {"vi": "Tên đăng nhập", "en": "User name"},
+    "password": {"vi": "Mật khẩu", "en": "Password"},
+    "login_failed": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong user name or password."},
+    "login_locked": {"vi": "Đăng nhập sai quá nhiều lần; thử lại sau 15 phút.",
+                     "en": "Too many failed logins; try again in 15 minutes."},
+    "centers": {"vi": "Các trung tâm", "en": "Centers"},
+    "wards": {"vi": "Theo xã, phường", "en": "By ward"},
+    "center": {"vi": "Trung tâm", "en": "Center"},
+    "ward": {"vi": "Xã, phường", "en": "Ward"},
+    "site": {"vi": "Điểm", "en": "Site"},
+    "sites": {"vi": "Số điểm", "en": "Sites"},
+    "main_site": {"vi": "Trụ sở chính", "en": "Main site"},
+    "waiting": {"vi": "Đang chờ", "en": "Waiting"},
+    "longest_wait": {"vi": "Chờ lâu nhất (phút)", "en": "Longest wait (min)"},
+    "counters_open": {"vi": "Quầy mở", "en": "Counters open"},
+    "issued": {"vi": "Số phát", "en": "Issued"},
+    "served": {"vi": "Đã phục vụ", "en": "Served"},
+    "resolved_pct": {"vi": "Giải quyết tại chỗ %", "en": "Resolved on the spot %"},
+    "avg_wait": {"vi": "Chờ TB (phút)", "en": "Avg wait (min)"},
+    "p90_wait": {"vi": "Chờ P90 (phút)", "en": "P90 wait (min)"},
+    "avg_service": {"vi": "Phục vụ TB (phút)", "en": "Avg service (min)"},
+    "p90_service": {"vi": "Phục vụ P90 (phút)", "en": "P90 service (min)"},
+    "satisfaction": {"vi": "Hài lòng (1–5)", "en": "Satisfaction (1–5)"},
+    "alerts": {"vi": "Cảnh báo", "en": "Alerts"},
+    "last_sync": {"vi": "Đồng bộ (giây trước)", "en": "Last sync (s ago)"},
+    "stale": {"vi": "Mất đồng bộ", "en": "Stale"},
+    "never": {"vi": "chưa có", "en": "never"},
+    "breach": {"vi": "Vượt ngưỡng", "en": "Over threshold"},
+    "threshold": {"vi": "Ngưỡng chờ P90 (phút)", "en": "P90 wait threshold (min)"},
+    "from": {"vi": "Từ ngày", "en": "From"},
+    "to": {"vi": "Đến ngày", "en": "To"},
+    "show": {"vi": "Xem", "en": "Show"},
+    "filter_ward": {"vi": "Lọc theo xã, phường", "en": "Filter by ward"},
+    "all": {"vi": "Tất cả", "en": "All"},
+    "export_csv": {"vi": "Tải CSV", "en": "Download CSV"},
+    "export_xlsx": {"vi": "Tải Excel", "en": "Download Excel"},
+    "by_hour": {"vi": "Theo giờ", "en": "By hour"},
+    "by_service": {"vi": "Theo dịch vụ", "en": "By service"},
+    "by_counter": {"vi": "Theo quầy", "en": "By counter"},
+    "service": {"vi": "Dịch vụ", "en": "Service"},
+    "counter": {"vi": "Quầy", "en": "Counter"},
+    "status": {"vi": "Trạng thái", "en": "Status"},
+    "now_serving": {"vi": "Đang phục vụ", "en": "Now serving"},
+    "live": {"vi": "Hiện tại", "en": "Now"},
+    "compare": {"vi": "So sánh theo dịch vụ", "en": "Compare by service"},
+    "hour": {"vi": "Giờ", "en": "Hour"},
+    "arrivals": {"vi": "Lượt đến", "en": "Arrivals"},
+    "devices": {"vi": "Thiết bị trực tuyến", "en": "Devices online"},
+    "no_data": {"vi": "Chưa có số liệu.", "en": "No data yet."},
+    "open": {"vi": "mở", "en": "open"},
+    "paused": {"vi": "tạm dừng", "en": "paused"},
+    "closed": {"vi": "đóng", "en": "closed"},
+    "language": {"vi": "English", "en": "Tiếng Việt"},
+    # export columns (reports.EXPORT_COLUMNS)
+    "col_center": {"vi": "Trung tâm", "en": "Center"},
+    "col_ward": {"vi": "Xã, phường", "en": "Ward"},
+    "col_day": {"vi": "Ngày", "en": "Day"},
+    "col_hour": {"vi": "Giờ", "en": "Hour"},
+    "col_service": {"vi": "Dịch vụ", "en": "Service"},
+    "col_issued": {"vi": "Số phát", "en": "Issued"},
+    "col_served": {"vi": "Đã phục vụ", "en": "Served"},
+    "col_resolved": {"vi": "Giải quyết tại chỗ", "en": "Resolved on the spot"},
+    "col_forwarded": {"vi": "Chuyển cơ quan chuyên môn", "en": "Forwarded"},
+    "col_returned": {"vi": "Trả lại (thiếu hồ sơ)", "en": "Returned (papers missing)"},
+    "col_no_show": {"vi": "Vắng mặt", "en": "No-shows"},
+    "col_avg_wait_min": {"vi": "Chờ TB (phút)", "en": "Avg wait (min)"},
+    "col_p90_wait_min": {"vi": "Chờ P90 (phút)", "en": "P90 wait (min)"},
+    "col_avg_service_min": {"vi": "Phục vụ TB (phút)", "en": "Avg service (min)"},
+    "col_satisfaction": {"vi": "Hài lòng (1–5)", "en": "Satisfaction (1–5)"},
+}  # fmt: skip
+
+
+def lang() -> str:
+    return session.get("lang", "vi") if has_request_context() else "vi"
+
+
+def text(key: str) -> str:
+    entry = TEXT[key]
+    return entry.get(lang(), entry["vi"])

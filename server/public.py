@@ -1,0 +1,60 @@
+"""A citizen's ticket status, from the center's latest snapshot: no login, no personal data.
+
+The QR code on a ticket can point here (`/t/<center>/<day>/<ticket>`): the ticket's state, how
+many people are ahead, the estimated wait and who is being served for its service now.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from flask import Blueprint, abort, current_app, jsonify, render_template
+from sqlalchemy import select
+
+from .auth import engine
+from .schema import centers, snapshots
+
+bp = Blueprint("public", __name__)
+STATE_TEXT = {
+    "waiting": "Đang chờ",
+    "called": "Đã gọi — mời đến quầy {counter}",
+    "serving": "Đang được phục vụ tại quầy {counter}",
+}
+_TICKET = re.compile(r"^([A-Z]{1,3})\d{1,5}$")
+
+
+def ticket_status(center_id: str, day: str, ticket: str) -> dict:
+    match = _TICKET.match(ticket)
+    if match is None:
+        abort(404)
+    with engine().connect() as conn:
+        center = conn.execute(select(centers.c.name).where(centers.c.id == center_id)).scalar_one_or_none()
+        snap = conn.execute(select(snapshots).where(snapshots.c.center_id == center_id)).mappings().first()
+    if center is None:
+        abort(404)
+    body = snap["body"] if snap else {}
+    code = match.group(1)
+    view = {"center": center, "ticket": ticket, "day": day, "state": "unknown",
+            "text": "Số này không còn trong hàng chờ (đã phục vụ xong, đã qua lượt) hoặc chưa được cập nhật.",
+            "serving": [{"counter": c["counter"], "ticket": c["ticket"]} for c in body.get("counters", [])
+                        if c.get("ticket") and _TICKET.match(c["ticket"]).group(1) == code],
+            "updated_s_ago": round(time.time() - snap["received_at"]) if snap else None}  # fmt: skip
+    entry = body.get("tickets", {}).get(ticket) if body.get("day") == day else None
+    if entry:
+        view |= {"state": entry["state"], "text": STATE_TEXT.get(entry["state"], "").format(**entry)}
+        if entry["state"] == "waiting":
+            eta = entry.get("eta_min")
+            view |= {"ahead": entry["ahead"], "eta": f"{eta[0]}–{eta[1]} phút" if eta else "Chưa xác định"}
+    return view
+
+
+@bp.get("/t/<center_id>/<day>/<ticket>.json")
+def ticket_json(center_id: str, day: str, ticket: str):
+    return jsonify(ticket_status(center_id, day, ticket))
+
+
+@bp.get("/t/<center_id>/<day>/<ticket>")
+def ticket_page(center_id: str, day: str, ticket: str):
+    refresh = current_app.extensions["hangcho.settings"].sync_interval_s
+    return render_template("ticket.html", v=ticket_status(center_id, day, ticket), refresh=refresh)

@@ -1,0 +1,196 @@
+"""The province dashboard through Flask's test client, on SQLite and PostgreSQL: who sees what,
+the figures computed from synced rows, exports, the public ticket page, and the API's answers
+checked against server/openapi.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+import openpyxl
+import pytest
+from sqlalchemy import update
+
+from server import schema
+from syncproto import empty_bucket, empty_counter_day
+
+DAY = "2026-11-23"
+
+
+def sync(app, center, body):
+    body = {"center": center, **body}
+    headers = {"Authorization": f"Bearer {app.tokens[center]}"}
+    r = app.test_client().post("/api/v1/sync", data=json.dumps(body), headers=headers, content_type="application/json")
+    assert r.status_code == 200, r.json
+
+
+def waits_in(bin_index: int, n: int, size: int = 23) -> list[int]:
+    hist = [0] * size
+    hist[bin_index] = n
+    return hist
+
+
+@pytest.fixture
+def synced(server_app):
+    """Tân Phú (two sites) and An Bình, as their gateways would have pushed them."""
+    now = time.time()
+    a = empty_bucket(DAY, 8, "A") | {"issued": 10, "called": 10, "served": 8, "resolved": 6, "forwarded": 1,
+                                    "returned": 1, "wait_sum_s": 6000, "wait_hist": waits_in(5, 10), "rated": 4,
+                                    "rating_sum": 18, "service_sum_s": 8 * 420}  # fmt: skip
+    snapshot = {"taken_at": now, "day": DAY,
+                "waiting": [{"service": "A", "name": "Chứng thực", "count": 3, "longest_wait_s": 1200}],
+                "counters": [{"counter": 1, "status": "open", "ticket": "A010"},
+                             {"counter": 2, "status": "paused", "ticket": None}],
+                "devices": {"online": 4, "total": 5},
+                "alerts": [{"device": "kiosk-2", "kind": "offline", "message": "Thiết bị kiosk-2 (kiosk) mất kết nối"}],
+                "tickets": {"A011": {"state": "waiting", "ahead": 0, "eta_min": [5, 12]},
+                            "A010": {"state": "called", "counter": 1}}}  # fmt: skip
+    counter = empty_counter_day(DAY, 1) | {"served": 8, "resolved": 6, "service_sum_s": 8 * 420, "rated": 4,
+                                           "rating_sum": 18}  # fmt: skip
+    sync(server_app, "xa-tan-phu", {"seq": 1, "buckets": [a], "counters": [counter], "snapshot": snapshot})
+    b = empty_bucket(DAY, 9, "A") | {"issued": 4, "called": 2, "wait_sum_s": 240, "wait_hist": waits_in(1, 2)}
+    sync(server_app, "xa-tan-phu-diem-2", {"seq": 1, "buckets": [b], "snapshot": {"taken_at": now, "day": DAY,
+         "waiting": [{"service": "A", "name": "Chứng thực", "count": 2, "longest_wait_s": 300}]}})  # fmt: skip
+    c = empty_bucket(DAY, 10, "B") | {"issued": 5, "called": 5, "served": 5, "resolved": 5, "wait_sum_s": 5 * 2500,
+                                     "wait_hist": waits_in(13, 5)}  # fmt: skip
+    sync(server_app, "xa-an-binh", {"seq": 1, "buckets": [c], "snapshot": {"taken_at": now, "day": DAY}})
+    return server_app
+
+
+def test_pages_need_a_login_and_the_api_says_401(server_app, openapi):
+    client = server_app.test_client()
+    assert client.get("/").status_code == 302 and "/login" in client.get("/").headers["Location"]
+    openapi(client.get(f"/api/v1/overview?from={DAY}"), "/api/v1/overview")
+    assert client.get(f"/api/v1/overview?from={DAY}").status_code == 401
+
+
+def test_a_wrong_password_fails_and_five_lock_the_name(server_app, login):
+    client = server_app.test_client()
+    r = login(client, "tinh", "sai-mật-khẩu")
+    assert r.status_code == 401 and "Sai tên đăng nhập hoặc mật khẩu." in r.get_data(as_text=True)
+    for _ in range(4):
+        login(client, "tinh", "sai-mật-khẩu")
+    r = login(client, "tinh")  # the right password, but the name is locked now
+    assert r.status_code == 401 and "15 phút" in r.get_data(as_text=True)
+    assert login(server_app.test_client(), "lan").status_code == 302  # another name is not
+
+
+def test_forms_without_the_csrf_token_are_refused(server_app, login):
+    client = server_app.test_client()
+    assert client.post("/login", data={"username": "tinh", "password": "x" * 12}).status_code == 400
+    login(client, "tinh")
+    assert client.post("/logout").status_code == 400
+    assert client.get("/").status_code == 200  # still logged in
+
+
+def test_the_province_sees_every_center_and_each_wards_roll_up(synced, login, openapi):
+    client = synced.test_client()
+    login(client, "tinh")
+    body = openapi(client.get(f"/api/v1/overview?from={DAY}"), "/api/v1/overview").json
+    rows = {r["id"]: r for r in body["centers"]}
+    assert set(rows) == {"xa-tan-phu", "xa-tan-phu-diem-2", "xa-an-binh"}
+    tp = rows["xa-tan-phu"]
+    assert (tp["served"], tp["resolved_pct"], tp["avg_wait_min"], tp["p90_wait_min"], tp["satisfaction"]) == (
+        8, 75.0, 10.0, 9.7, 4.5)  # fmt: skip
+    assert (tp["waiting"], tp["longest_wait_min"], tp["counters_open"], len(tp["alerts"]), tp["stale"]) == (
+        3, 20.0, 1, 1, False)  # fmt: skip
+    assert tp["breach"] is False and rows["xa-an-binh"]["breach"] is True  # P90 40–45 min > 20
+    wards = {w["ward"]: w for w in body["wards"]}
+    assert (wards["Tân Phú"]["sites"], wards["Tân Phú"]["issued"], wards["Tân Phú"]["waiting"]) == (2, 14, 5)
+    other_day = client.get("/api/v1/overview?from=2026-11-24").json
+    assert all(r["issued"] == 0 for r in other_day["centers"])
+
+
+def test_staff_see_only_their_own_center(synced, login, openapi):
+    client = synced.test_client()
+    login(client, "lan")
+    body = client.get(f"/api/v1/overview?from={DAY}").json
+    assert [r["id"] for r in body["centers"]] == ["xa-an-binh"]
+    openapi(client.get(f"/api/v1/centers/xa-tan-phu?from={DAY}"), "/api/v1/centers/xa-tan-phu")
+    assert client.get(f"/api/v1/centers/xa-tan-phu?from={DAY}").status_code == 403
+    assert client.get("/centers/xa-tan-phu").status_code == 403
+    assert client.get("/centers/xa-an-binh").status_code == 200
+    assert client.get(f"/api/v1/centers/nowhere?from={DAY}").status_code == 404
+
+
+def test_a_centers_report_by_hour_service_and_counter(synced, login, openapi):
+    client = synced.test_client()
+    login(client, "tinh")
+    body = openapi(client.get(f"/api/v1/centers/xa-tan-phu?from={DAY}"), "/api/v1/centers/xa-tan-phu").json
+    assert [(h["hour"], h["issued"]) for h in body["hours"]] == [(8, 10)]
+    assert [(s["service"], s["name"], s["served"], s["avg_service_min"]) for s in body["services"]] == [
+        ("A", "Chứng thực", 8, 7.0)]  # fmt: skip
+    counters = {c["counter"]: c for c in body["counters"]}
+    assert (counters[1]["served"], counters[1]["satisfaction"], counters[1]["ticket"]) == (8, 4.5, "A010")
+    assert counters[2]["status"] == "paused"
+    assert body["live"]["devices"] == {"online": 4, "total": 5}
+
+
+def test_a_bad_date_range_is_400(synced, login, openapi):
+    client = synced.test_client()
+    login(client, "tinh")
+    for query in ("from=2026-13-01", f"from={DAY}&to=2026-11-01", "from=2025-01-01&to=2026-11-23"):
+        r = openapi(client.get(f"/api/v1/overview?{query}"), "/api/v1/overview")
+        assert r.status_code == 400, query
+
+
+def test_a_stale_center_is_flagged(synced, login):
+    with synced.extensions["hangcho.engine"].begin() as conn:
+        conn.execute(update(schema.snapshots).where(schema.snapshots.c.center_id == "xa-an-binh")
+                     .values(received_at=time.time() - 600))  # fmt: skip
+    client = synced.test_client()
+    login(client, "tinh")
+    rows = {r["id"]: r for r in client.get(f"/api/v1/overview?from={DAY}").json["centers"]}
+    assert rows["xa-an-binh"]["stale"] is True and rows["xa-an-binh"]["sync_age_s"] >= 600
+    assert rows["xa-tan-phu"]["stale"] is False
+
+
+def test_exports_in_csv_and_excel_hold_the_same_rows(synced, login):
+    client = synced.test_client()
+    login(client, "tinh")
+    r = client.get(f"/export.csv?from={DAY}")
+    assert r.headers["Content-Disposition"] == f'attachment; filename="hangcho-{DAY}_{DAY}.csv"'
+    text = r.get_data(as_text=True)
+    assert text.startswith("\ufeffTrung tâm,Xã, phường".replace("Xã, phường", '"Xã, phường"'))
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert len(lines) == 4 and lines[1][:5] == ["Trung tâm PVHCC xã An Bình", "An Bình", DAY, "10", "B"]
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/export.xlsx?from={DAY}").data))
+    sheet = [[("" if v is None else str(v)) for v in row] for row in book.active.iter_rows(values_only=True)]
+    assert sheet[0] == lines[0][:1] + lines[0][1:] and [row[:5] for row in sheet[1:]] == [
+        line[:5] for line in lines[1:]
+    ]
+    staff = synced.test_client()
+    login(staff, "lan")
+    assert len(list(csv.reader(io.StringIO(staff.get(f"/export.csv?from={DAY}").get_data(as_text=True))))) == 2
+
+
+def test_the_public_ticket_page_shows_place_and_wait_without_a_login(synced, openapi):
+    client = synced.test_client()
+    body = openapi(client.get(f"/t/xa-tan-phu/{DAY}/A011.json"), f"/t/xa-tan-phu/{DAY}/A011.json").json
+    assert (body["state"], body["ahead"], body["eta"]) == ("waiting", 0, "5–12 phút")
+    assert body["serving"] == [{"counter": 1, "ticket": "A010"}]
+    called = client.get(f"/t/xa-tan-phu/{DAY}/A010.json").json
+    assert called["text"] == "Đã gọi — mời đến quầy 1"
+    assert client.get("/t/xa-tan-phu/2026-11-22/A011.json").json["state"] == "unknown"  # another day
+    assert client.get(f"/t/xa-tan-phu/{DAY}/A999.json").json["state"] == "unknown"
+    assert client.get(f"/t/nowhere/{DAY}/A011.json").status_code == 404
+    page = client.get(f"/t/xa-tan-phu/{DAY}/A011").get_data(as_text=True)
+    assert "Số A011" in page and "5–12 phút" in page
+
+
+def test_compare_centers_on_one_service(synced, login):
+    client = synced.test_client()
+    login(client, "tinh")
+    page = client.get(f"/compare?service=B&from={DAY}").get_data(as_text=True)
+    assert '<tr class="breach"><td><a href="/centers/xa-an-binh' in page
+
+
+def test_english_on_request(synced, login):
+    client = synced.test_client()
+    login(client, "tinh")
+    assert "Các trung tâm" in client.get("/").get_data(as_text=True)
+    client.get("/lang/en")
+    assert "Centers" in client.get("/").get_data(as_text=True)
+    assert client.get(f"/export.csv?from={DAY}").get_data(as_text=True).startswith("\ufeffCenter,Ward,Day")
