@@ -1,0 +1,56 @@
+"""`hangcho-server`: the commands a province technician runs, against a real database."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from server.app import create_app
+from server.cli import main
+from server.settings import load
+
+
+def run(env, *args, input=None):
+    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def test_set_up_a_center_its_gateway_and_users(server_db, tmp_path):
+    env = {"HANGCHO_SERVER_DATABASE_URL": server_db, "HANGCHO_SERVER_INSTANCE": str(tmp_path / "var")}
+    first = run(env, "migrate")
+    assert first.exit_code == 0 and "applied 1: initial tables" in first.output
+    assert run(env, "migrate").output.strip() == "the database is up to date"
+    r = run(env, "add-center", "xa-tan-phu", "--name", "Trung tâm PVHCC xã Tân Phú", "--ward", "Tân Phú")
+    assert r.exit_code == 0, r.output
+    again = run(env, "add-center", "xa-tan-phu", "--name", "x", "--ward", "y")
+    assert again.exit_code == 1 and "center 'xa-tan-phu' already exists" in again.output
+    token = run(env, "add-gateway", "xa-tan-phu").output.strip()
+    assert run(env, "add-gateway", "nowhere").exit_code == 1
+
+    app = create_app(load(env=env))
+    snapshot_only = json.dumps({"center": "xa-tan-phu", "snapshot": {"taken_at": 1}})
+    bearer = {"Authorization": f"Bearer {token}"}
+    push = app.test_client().post("/api/v1/sync", data=snapshot_only, headers=bearer, content_type="application/json")
+    assert push.status_code == 200
+    assert run(env, "revoke-gateway", token.split(".")[0]).exit_code == 0
+    push = app.test_client().post("/api/v1/sync", data=snapshot_only, headers=bearer, content_type="application/json")
+    assert push.status_code == 401
+
+    staff = run(env, "add-user", "lan", "--role", "staff", "--password", "mật-khẩu-đủ-dài")
+    assert staff.exit_code == 1 and "give --center" in staff.output
+    short = run(env, "add-user", "lan", "--role", "staff", "--center", "xa-tan-phu", "--password", "ngắn")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    ok = run(
+        env, "add-user", "lan", "--role", "staff", "--center", "xa-tan-phu", input="mật-khẩu-đủ-dài\nmật-khẩu-đủ-dài\n"
+    )
+    assert ok.exit_code == 0 and "user lan added" in ok.output
+    app.extensions["hangcho.engine"].dispose()
+
+
+def test_a_bad_settings_file_names_the_key(tmp_path):
+    path = tmp_path / "server.toml"
+    path.write_text("stale_after_s = -5\n")
+    r = run({"HANGCHO_SERVER_INSTANCE": str(tmp_path)}, "migrate", "--config", str(path))
+    assert r.exit_code == 1 and f"{path}" in r.output and "stale_after_s" in r.output and "> 0" in r.output
+    path.write_text('colour = "red"\n')
+    assert "unknown key" in run({"HANGCHO_SERVER_INSTANCE": str(tmp_path)}, "migrate", "--config", str(path)).output

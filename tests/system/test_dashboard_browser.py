@@ -1,0 +1,98 @@
+"""The province dashboard in headless Chromium, fed by a gateway's real sync thread: log in,
+see a center's live numbers change within one sync interval, read its charts, download an
+export, and use it on a phone-sized screen."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from gateway.dispatch import OpenCounter
+from gateway.sync.sender import Sync
+from gateway.web import WebServer
+from server import accounts
+from server.app import create_app
+from server.settings import Settings
+
+INTERVAL_S = 1
+PASSWORD = "mật-khẩu-đủ-dài"
+
+
+@pytest.fixture
+def province(server_db, journaled_desk, tmp_path):
+    """The server on a free port, and the test center's gateway pushing to it every second."""
+    app = create_app(Settings(database_url=server_db, secret_key="test", sync_interval_s=INTERVAL_S))
+    with app.extensions["hangcho.engine"].begin() as conn:
+        accounts.add_center(conn, "test", "Trung tâm thử nghiệm", "Phường Thử")
+        token = accounts.add_gateway(conn, "test")
+        accounts.add_user(conn, "tinh", PASSWORD, "admin")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = WebServer(app, "127.0.0.1", port).start()
+    desk = journaled_desk
+    desk.now = time.time()  # the dashboard shows today's business day
+    desk(OpenCounter(1), after=0)
+    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db",
+                f"http://127.0.0.1:{port}/api/v1/sync", token, interval_s=INTERVAL_S)  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=sync.run, args=(stop,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", desk
+    stop.set()
+    thread.join(timeout=10)
+    sync.close()
+    web.stop()
+    app.extensions["hangcho.engine"].dispose()
+
+
+def log_in(page, base):
+    page.goto(base + "/")
+    page.fill("input[name=username]", "tinh")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h2").first).to_have_text("Các trung tâm")
+
+
+def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tmp_path):
+    base, desk = province
+    page = browser_page
+    for _ in range(3):
+        desk.issue("A")
+    log_in(page, base)
+    row = page.locator("#centers tr[data-center=test]")
+    expect(row.locator("td.waiting")).to_have_text("3", timeout=3 * INTERVAL_S * 1000)
+    desk.issue("A")
+    desk.issue("B")  # two more citizens: the gateway pushes, the page refreshes, both within ~2 intervals
+    expect(row.locator("td.waiting")).to_have_text("5", timeout=(2 * INTERVAL_S + 1) * 1000)
+    desk.serve(1)
+    expect(row.locator("td.served")).to_have_text("1", timeout=(2 * INTERVAL_S + 1) * 1000)
+
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    path = tmp_path / "export.csv"
+    download.value.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Trung tâm,") and "Trung tâm thử nghiệm" in text
+
+    page.click("text=Trung tâm thử nghiệm")
+    expect(page.locator("#services tbody tr")).to_have_count(2)
+    expect(page.locator("#chart-arrivals canvas")).to_have_count(1)  # uPlot, served by the server itself
+    expect(page.locator("#live-waiting")).to_contain_text("4")
+
+
+def test_the_dashboard_fits_a_phone(province, browser_page):
+    base, desk = province
+    page = browser_page
+    desk.issue("A")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, base)
+    expect(page.locator("#centers tr[data-center=test] td.waiting")).to_have_text("1", timeout=3000)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the page scrolls sideways; only the tables may"
+    page.click("text=English")
+    expect(page.locator("h2").first).to_have_text("Centers")
