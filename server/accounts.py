@@ -60,13 +60,20 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def gateway_center(conn: Connection, token: str) -> str | None:
+def gateway_table(conn: Connection) -> dict[str, tuple[str, str, bool]]:
+    """Every gateway credential: id -> (center, secret hash, revoked). A few hundred bytes per
+    center: the whole country's fits in a worker's memory."""
+    rows = conn.execute(select(gateways.c.id, gateways.c.center_id, gateways.c.secret_hash, gateways.c.revoked))
+    return {r.id: (r.center_id, r.secret_hash, r.revoked) for r in rows}
+
+
+def token_center(table: dict[str, tuple[str, str, bool]], token: str) -> str | None:
     """The center a token may write, or None for a token that is unknown, wrong or revoked."""
     gid, _, secret = token.partition(".")
-    row = conn.execute(select(gateways).where(gateways.c.id == gid)).first()
-    if row is None or row.revoked or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+    row = table.get(gid)
+    if row is None or row[2] or not hmac.compare_digest(row[1], _digest(secret)):
         return None
-    return row.center_id
+    return row[0]
 
 
 def add_user(conn: Connection, username: str, password: str, role: str, center_id: str | None = None) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import migrations
-from .db import engine_for
+from . import auth, dashboard, i18n, migrations, public, sync_api
+from .db import engine_for, sync_engine_for
 from .settings import Settings, load
 
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -32,9 +32,9 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
     if migrate:
         migrations.upgrade(engine)
     app.extensions["hangcho.engine"] = engine
+    app.extensions["hangcho.sync_engine"] = sync_engine_for(engine)
     app.extensions["hangcho.settings"] = settings
-
-    from . import auth, dashboard, i18n, public, sync_api
+    app.extensions["hangcho.tokens"] = sync_api.TokenCache()
 
     for blueprint in (sync_api.bp, auth.bp, dashboard.bp, public.bp):
         app.register_blueprint(blueprint)
@@ -60,3 +60,9 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
         return response
 
     return app
+
+
+def close(app: Flask) -> None:
+    """Give back the app's database connections (tests, and a server shutting down)."""
+    app.extensions["hangcho.sync_engine"].dispose()
+    app.extensions["hangcho.engine"].dispose()

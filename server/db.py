@@ -20,3 +20,13 @@ def engine_for(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_size=8, max_overflow=4, pool_pre_ping=True)
+
+
+def sync_engine_for(engine: Engine) -> Engine:
+    """The sync API's own pool. On PostgreSQL: autocommit (a batch is one statement), no ping and
+    no rollback around each use: three round trips fewer per request. A connection that a
+    database restart broke fails one request (the gateway retries) and is replaced."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, pool_size=4,
+                         max_overflow=4, pool_pre_ping=False)  # fmt: skip

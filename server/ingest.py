@@ -10,14 +10,16 @@ from a higher seq, so batches applied in any order leave the values of the newes
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import JSON, Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from syncproto import BUCKET_FIELDS, COUNTER_FIELDS
+from syncproto import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS
 from syncproto import digest as batch_digest
 
 from .schema import batches, counter_days, hourly, snapshots
@@ -32,59 +34,130 @@ class Outcome:
     next_seq: int | None = None
 
 
-def _insert(conn: Connection, table):
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+def _upsert(dialect: str, table, set_fields: tuple[str, ...], newer: str):
+    """INSERT … ON CONFLICT DO UPDATE of `set_fields` where the incoming `newer` column is greater."""
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={f: stmt.excluded[f] for f in set_fields},
+        where=table.c[newer] < stmt.excluded[newer],
+    )
 
 
-def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None) -> Outcome:
-    """Apply a checked batch (syncproto.check_batch) inside the caller's transaction."""
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> dict[str, Any]:
+    """Built once per dialect: building ON CONFLICT statements costs more than running them."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return {
+        "claim": insert(batches).on_conflict_do_nothing().returning(batches.c.seq),
+        "hourly": _upsert(dialect, hourly, ("seq", *(f for f in BUCKET_FIELDS if f not in _KEYS)), "seq"),
+        "counters": _upsert(dialect, counter_days, ("seq", *(f for f in COUNTER_FIELDS if f not in _KEYS)), "seq"),
+        "snapshot": _upsert(dialect, snapshots, ("taken_at", "received_at", "body"), "taken_at"),
+    }
+
+
+def _recordset(table, fields: tuple[str, ...]) -> str:
+    """`x(day text, hour integer, …)`: how json_to_recordset reads a list of rows."""
+    kinds = {f: "json" if isinstance(table.c[f].type, JSON) else "text" if f == "day" or f == "service" else "integer"
+             for f in fields}  # fmt: skip
+    return "x(" + ", ".join(f"{f} {kinds[f]}" for f in fields) + ")"
+
+
+def _rows_cte(name: str, table, fields: tuple[str, ...], key: str, defaults: dict[str, int]) -> str:
+    """Upsert the rows of the body's `key` list (checked already), newest seq wins; a field the
+    gateway left out takes its default (0, or a histogram of zeros)."""
+    keys = [c.name for c in table.primary_key.columns]
+    values = [f for f in fields if f not in _KEYS]
+    cols = ", ".join(["center_id", "seq", *fields])
+
+    def pick(f: str) -> str:
+        if f in defaults:
+            return f"COALESCE(x.{f}, CAST('{json.dumps([0] * defaults[f])}' AS json))"
+        return f"x.{f}" if f in _KEYS else f"COALESCE(x.{f}, 0)"
+
+    sets = ", ".join(f"{f} = excluded.{f}" for f in ("seq", *values))
+    return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT :center, :seq, {', '.join(map(pick, fields))} "
+            f"FROM json_to_recordset((SELECT j->'{key}' FROM b)) AS {_recordset(table, fields)} "
+            f"WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
+            f"WHERE {table.name}.seq < excluded.seq RETURNING 1)")  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _postgres_batch():
+    """The whole batch in one statement (data-modifying CTEs): one round trip, atomic by itself.
+    The body goes over as the gateway sent it (checked in Python first) and PostgreSQL takes it
+    apart: no re-serialising. Rows and the snapshot are written only if the batch's (center,
+    seq) was claimed just now."""
+    snap = "(SELECT j->'snapshot' FROM b)"
+    return text(
+        "WITH b AS (SELECT CAST(:body AS json) AS j), "
+        "claim AS (INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
+        "VALUES (:center, :seq, :digest, :now, :n) ON CONFLICT DO NOTHING RETURNING seq), "
+        + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets", HISTOGRAMS)
+        + ", "
+        + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters", COUNTER_HISTOGRAMS)
+        + ", "
+        f"s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body) "
+        f"SELECT :center, CAST({snap}->>'taken_at' AS float8), :now, {snap} "
+        f"WHERE json_typeof({snap}) = 'object' AND EXISTS (SELECT 1 FROM claim) "
+        "ON CONFLICT (center_id) DO UPDATE SET taken_at = excluded.taken_at, received_at = excluded.received_at, "
+        "body = excluded.body WHERE snapshots.taken_at < excluded.taken_at RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM claim)"
+    )
+
+
+def _ingest_postgres(conn: Connection, batch: dict[str, Any], raw: bytes, digest: str, now: float) -> bool:
+    params = {"center": batch["center"], "seq": batch["seq"], "digest": digest, "now": now,
+              "n": len(batch["buckets"]), "body": raw.decode()}  # fmt: skip
+    # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself.
+    sql = _compiled(conn.dialect)
+    with conn.connection.driver_connection.cursor() as cur:
+        return cur.execute(sql, params).fetchone()[0]
+
+
+@lru_cache(maxsize=1)
+def _compiled(dialect) -> str:
+    return str(_postgres_batch().compile(dialect=dialect))
+
+
+def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | None = None) -> Outcome:
+    """Apply a batch: `batch` is what syncproto.check_batch made of `raw`, the body as sent. On
+    PostgreSQL one statement, on SQLite a few inside the caller's transaction."""
     now = time.time() if now is None else now
-    center, seq = batch["center"], batch["seq"]
-    if seq is None:  # a snapshot alone
-        if batch["snapshot"] is not None:
-            _snapshot(conn, center, batch["snapshot"], now)
-        return Outcome("applied")
-    digest = batch_digest(batch)
-    claim = _insert(conn, batches).values(center_id=center, seq=seq, digest=digest, received_at=now,
-                                          buckets=len(batch["buckets"]))  # fmt: skip
-    if conn.execute(claim.on_conflict_do_nothing().returning(batches.c.seq)).first() is None:
-        known = conn.execute(select(batches.c.digest).where(batches.c.center_id == center, batches.c.seq == seq))
-        if known.scalar_one() == digest:
-            return Outcome("duplicate")
-        top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one()
-        return Outcome("conflict", next_seq=top + 1)
-    applied = _newest(conn, hourly, BUCKET_FIELDS, center, seq, batch["buckets"])
-    applied += _newest(conn, counter_days, COUNTER_FIELDS, center, seq, batch["counters"])
-    if batch["snapshot"] is not None:
-        _snapshot(conn, center, batch["snapshot"], now)
+    if conn.dialect.name == "postgresql" and batch["seq"] is not None:
+        digest = batch_digest(batch)
+        if not _ingest_postgres(conn, batch, raw, digest, now):
+            return _seen(conn, batch["center"], batch["seq"], digest)
+        return Outcome("applied", len(batch["buckets"]) + len(batch["counters"]))
+    statements = _statements(conn.dialect.name)
+    center, seq, snapshot = batch["center"], batch["seq"], batch["snapshot"]
+    if seq is not None:
+        digest = batch_digest(batch)
+        claim = {
+            "center_id": center,
+            "seq": seq,
+            "digest": digest,
+            "received_at": now,
+            "buckets": len(batch["buckets"]),
+        }
+        if conn.execute(statements["claim"], claim).first() is None:
+            return _seen(conn, center, seq, digest)
+    applied = 0
+    for name in ("hourly", "counters"):
+        rows = batch["buckets" if name == "hourly" else "counters"]
+        if rows:
+            conn.execute(statements[name], [{"center_id": center, "seq": seq, **row} for row in rows])
+            applied += len(rows)
+    if snapshot is not None:
+        conn.execute(statements["snapshot"], {"center_id": center, "taken_at": snapshot["taken_at"],
+                                              "received_at": now, "body": snapshot})  # fmt: skip
     return Outcome("applied", applied)
 
 
-def _newest(conn: Connection, table, fields: tuple[str, ...], center: str, seq: int, rows: list[dict]) -> int:
-    """Upsert whole values; a stored row from a higher seq is left as it is."""
-    if not rows:
-        return 0
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[c for c in table.primary_key.columns],
-        set_={"seq": stmt.excluded.seq, **{f: stmt.excluded[f] for f in fields if f not in _KEYS}},
-        where=table.c.seq < stmt.excluded.seq,
-    )
-    conn.execute(stmt, [{"center_id": center, "seq": seq, **row} for row in rows])
-    return len(rows)
-
-
-def _snapshot(conn: Connection, center: str, snapshot: dict[str, Any], now: float) -> None:
-    stmt = _insert(conn, snapshots).values(center_id=center, taken_at=snapshot["taken_at"], received_at=now,
-                                            body=snapshot)  # fmt: skip
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[snapshots.c.center_id],
-            set_={
-                "taken_at": stmt.excluded.taken_at,
-                "received_at": stmt.excluded.received_at,
-                "body": stmt.excluded.body,
-            },
-            where=snapshots.c.taken_at < stmt.excluded.taken_at,
-        )
-    )
+def _seen(conn: Connection, center: str, seq: int, digest: str) -> Outcome:
+    """A seq the server already has: the same batch again, or a different one (a conflict)."""
+    known = conn.execute(select(batches.c.digest).where(batches.c.center_id == center, batches.c.seq == seq))
+    if known.scalar_one() == digest:
+        return Outcome("duplicate")
+    top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one()
+    return Outcome("conflict", next_seq=top + 1)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from . import schema
 
@@ -25,9 +26,18 @@ def _hourly_by_day(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX hourly_day ON hourly (day, center_id)"))  # SQL both databases speak
 
 
+def _room_for_hot_updates(conn: Connection) -> None:
+    """PostgreSQL: leave a third of each page free in the tables every sync rewrites, so a row's
+    new version fits beside the old one and no index needs touching (a HOT update)."""
+    if conn.dialect.name == "postgresql":
+        for table in ("hourly", "counter_days", "snapshots"):
+            conn.execute(text(f"ALTER TABLE {table} SET (fillfactor = 70)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
+    (3, "room for HOT updates in the rows every sync rewrites", _room_for_hot_updates),
 ]
 
 
@@ -35,18 +45,29 @@ def current(engine: Engine) -> int:
     if not inspect(engine).has_table("schema_version"):
         return 0
     with engine.connect() as conn:
-        return max((row.version for row in conn.execute(select(schema.schema_version.c.version))), default=0)
+        return _version(conn)
+
+
+def _version(conn: Connection) -> int:
+    return max((row.version for row in conn.execute(select(schema.schema_version.c.version))), default=0)
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Apply the steps not yet applied; return their names."""
-    schema.schema_version.create(engine, checkfirst=True)
-    done = current(engine)
+    """Apply the steps not yet applied; return their names. On PostgreSQL an advisory lock makes
+    gunicorn workers starting together take turns; with SQLite run `hangcho-server migrate` once
+    before starting several workers."""
+    try:
+        schema.schema_version.create(engine, checkfirst=True)
+    except DBAPIError:  # another worker created it between the check and the CREATE
+        if not inspect(engine).has_table("schema_version"):
+            raise
     applied = []
     for version, name, step in MIGRATIONS:
-        if version <= done:
-            continue
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(4201)"))
+            if version <= _version(conn):
+                continue
             step(conn)
             conn.execute(schema.schema_version.insert().values(version=version, name=name, applied_at=time.time()))
         applied.append(f"{version}: {name}")

@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from syncproto import MAX_BODY_BYTES, BatchError, check_batch
 
-from .accounts import gateway_center
+from .accounts import gateway_table, token_center
 from .ingest import ingest
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1")
+TOKEN_TTL_S = 30.0
+
+
+class TokenCache:
+    """Every gateway's credential, held by each worker and read again from the database every
+    TOKEN_TTL_S: every gateway syncs every few seconds, and a query per request for its token
+    would be one more round trip on the hot path. A token unknown here makes the table reload at
+    once (a gateway added a moment ago), at most every 2 seconds. A revoked token therefore
+    stops working within 30 seconds."""
+
+    def __init__(self, ttl_s: float = TOKEN_TTL_S):
+        self.ttl_s = ttl_s
+        self.table: dict[str, tuple[str, str, bool]] = {}
+        self.loaded_at = float("-inf")
+
+    def center(self, conn, token: str) -> str | None:
+        now = time.monotonic()
+        stale = now - self.loaded_at > self.ttl_s
+        unknown = token.partition(".")[0] not in self.table and now - self.loaded_at > 2.0
+        if stale or unknown:
+            self.table, self.loaded_at = gateway_table(conn), now
+        return token_center(self.table, token)
 
 
 def error(status: int, code: str, reason: str, where: str | None = None, **extra: Any) -> Response:
@@ -24,6 +47,14 @@ def ok(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), 200, mimetype="application/json")
 
 
+def _connection(engine):
+    """PostgreSQL: the sync pool's autocommit connection, the batch being one statement (one round
+    trip, no BEGIN/COMMIT). SQLite: one transaction around the few statements."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect()
+    return engine.begin()
+
+
 @bp.post("/sync")
 def sync() -> Response:
     """One batch from one gateway: 200 applied or duplicate; 400 bad batch; 401 no or wrong token;
@@ -33,10 +64,10 @@ def sync() -> Response:
         return error(401, "unauthorized", "send the gateway's token: Authorization: Bearer <token>")
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
-    engine = current_app.extensions["hangcho.engine"]
+    engine = current_app.extensions["hangcho.sync_engine"]
     raw = request.get_data(cache=False)
-    with engine.begin() as conn:
-        center = gateway_center(conn, auth.removeprefix("Bearer ").strip())
+    with _connection(engine) as conn:
+        center = current_app.extensions["hangcho.tokens"].center(conn, auth.removeprefix("Bearer ").strip())
         if center is None:
             return error(401, "unauthorized", "unknown, wrong or revoked gateway token")
         try:
@@ -47,7 +78,7 @@ def sync() -> Response:
             return error(400, "invalid", e.reason, e.where)
         if batch["center"] != center:
             return error(403, "forbidden", f"this token writes center {center!r} only", "center")
-        outcome = ingest(conn, batch)
+        outcome = ingest(conn, batch, raw)
     if outcome.status == "conflict":
         return error(409, "seq_conflict", "this seq was already used for a different batch", "seq",
                      next_seq=outcome.next_seq)  # fmt: skip

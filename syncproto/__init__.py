@@ -124,13 +124,23 @@ def check_counter_day(b: Any, where: str) -> dict[str, Any]:
 
 
 def _numbers(b: dict, where: str, out: dict, scalars: tuple[str, ...], histograms: dict[str, int]) -> dict[str, Any]:
+    """Counts and histograms; the field path is only built for an error (this runs per request)."""
     for name in scalars:
-        out[name] = _count(b.get(name, 0), f"{where}.{name}")
+        value = b.get(name, 0)
+        if type(value) is not int or value < 0:
+            _count(value, f"{where}.{name}")
+        out[name] = value
     for name, size in histograms.items():
-        hist = b.get(name, [0] * size)
+        hist = b.get(name)
+        if hist is None:
+            out[name] = [0] * size
+            continue
         if not isinstance(hist, list) or len(hist) != size:
             raise BatchError(f"{where}.{name}", f"must be a list of {size} counts")
-        out[name] = [_count(n, f"{where}.{name}[{i}]") for i, n in enumerate(hist)]
+        if not all(type(n) is int and n >= 0 for n in hist):
+            for i, n in enumerate(hist):
+                _count(n, f"{where}.{name}[{i}]")
+        out[name] = hist
     return out
 
 

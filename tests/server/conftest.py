@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from server import accounts
-from server.app import create_app
+from server.app import close, create_app
 from server.settings import Settings
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "server" / "openapi.json").read_text())
@@ -35,7 +35,7 @@ def server_app(server_db):
         accounts.add_user(conn, "tinh", PASSWORD, "admin")
         accounts.add_user(conn, "lan", PASSWORD, "staff", "xa-an-binh")
     yield app
-    engine.dispose()
+    close(app)
 
 
 def _operation(path: str, method: str) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 from sqlalchemy import select
@@ -82,10 +83,15 @@ def test_a_gateway_writing_another_center_is_403(server, post):
     assert totals(server, "xa-an-binh") == {}
 
 
-def test_a_revoked_token_is_401(server, post):
+def test_a_revoked_token_is_401_once_the_token_cache_forgets_it(server, post, monkeypatch):
+    assert post(server, {"center": "xa-tan-phu", "snapshot": {"taken_at": 1.0}}).status_code == 200
     with server.extensions["hangcho.engine"].begin() as conn:
         assert accounts.revoke_gateway(conn, server.tokens["xa-tan-phu"].split(".")[0])
-    assert post(server, {"center": "xa-tan-phu", "seq": 1}).status_code == 401
+    assert post(server, {"center": "xa-tan-phu", "snapshot": {"taken_at": 2.0}}).status_code == 200  # remembered
+    cache = server.extensions["hangcho.tokens"]
+    monkeypatch.setattr(time, "monotonic", lambda: 10_000_000.0)  # past its 30 s
+    assert cache.ttl_s == 30.0
+    assert post(server, {"center": "xa-tan-phu", "snapshot": {"taken_at": 3.0}}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -116,3 +122,19 @@ def test_the_newest_snapshot_wins_whatever_order_they_come_in(server, post):
     with server.extensions["hangcho.engine"].connect() as conn:
         body = conn.execute(select(schema.snapshots.c.body)).scalar_one()
     assert body["waiting"] == [{"count": 7}]
+
+
+def test_fields_a_gateway_leaves_out_are_stored_as_zero(server, post):
+    bucket = {"day": "2026-11-23", "hour": 8, "service": "A", "issued": 2}
+    body = {
+        "center": "xa-tan-phu",
+        "seq": 1,
+        "buckets": [bucket],
+        "counters": [{"day": "2026-11-23", "counter": 3, "served": 1}],
+    }
+    assert post(server, body).status_code == 200
+    with server.extensions["hangcho.engine"].connect() as conn:
+        row = conn.execute(select(schema.hourly)).mappings().one()
+        counter = conn.execute(select(schema.counter_days)).mappings().one()
+    assert (row["issued"], row["served"], row["wait_hist"], row["ratings"]) == (2, 0, [0] * 23, [0] * 5)
+    assert (counter["served"], counter["rated"], counter["service_hist"]) == (1, 0, [0] * 19)

@@ -14,7 +14,7 @@ from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Sync
 from gateway.web import WebServer
 from server import accounts, schema
-from server.app import create_app
+from server.app import close, create_app
 from server.settings import Settings
 from syncproto import BUCKET_FIELDS, COUNTER_FIELDS
 
@@ -60,7 +60,7 @@ def server(server_db):
     s.start()
     yield s
     s.stop()
-    s.app.extensions["hangcho.engine"].dispose()
+    close(s.app)
 
 
 def expected(state, zone) -> dict[tuple, dict]:

@@ -15,7 +15,7 @@ from gateway.dispatch import OpenCounter
 from gateway.sync.sender import Sync
 from gateway.web import WebServer
 from server import accounts
-from server.app import create_app
+from server.app import close, create_app
 from server.settings import Settings
 
 INTERVAL_S = 1
@@ -47,7 +47,7 @@ def province(server_db, journaled_desk, tmp_path):
     thread.join(timeout=10)
     sync.close()
     web.stop()
-    app.extensions["hangcho.engine"].dispose()
+    close(app)
 
 
 def log_in(page, base):
