@@ -11,6 +11,9 @@ Figures (docs/performance.md explains each):
 - fsync_p50_ms / fsync_p99_ms / raw_fsync_per_s: append 4 KiB and fsync, on the same
   disk, in the same run: the floor the journal is compared with. Raw fsyncs and journal
   writes alternate in rounds, because a shared disk's speed drifts within seconds.
+- server_sync_rps_sqlite / server_sync_rps_postgres / server_sync_p99_ms(_sqlite): sync
+  requests per second the central server takes under gunicorn from 3,321 simulated
+  gateways (bench/server_sync.py).
 
 Each figure is the median of REPEATS runs. Keys from other parts of the project
 already in results.json are kept.
@@ -175,6 +178,11 @@ def main() -> None:
 
     for key, value in eta_accuracy().items():
         record(key, value)  # deterministic: the same seeds give the same days
+
+    from bench.server_sync import figures as server_sync_figures
+
+    for key, value in server_sync_figures().items():
+        record(key, value)  # the median of its own rounds already (bench/server_sync.py)
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for key, values in figures.items():

@@ -191,7 +191,7 @@ def figures() -> dict[str, float]:
         postgres = measure(url)
     finally:
         _drop(name)
-    return {"server_sync_rps_sqlite": sqlite["rps"], "server_sync_p99_ms_sqlite": sqlite["p99_ms"],
+    return {"server_sync_rps_sqlite": sqlite["rps"], "server_sync_sqlite_p99_ms": sqlite["p99_ms"],
             "server_sync_rps_postgres": postgres["rps"], "server_sync_p99_ms": postgres["p99_ms"]}  # fmt: skip
 
 

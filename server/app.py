@@ -3,7 +3,7 @@
 sync       /api/v1/sync                       gateways push (token)
 auth       /login /logout /lang/<code>        users (session, CSRF)
 dashboard  / /centers/<id> /compare /export.* and their /api/v1 JSON
-public     /t/<center>/<day>/<ticket>         a citizen's ticket status
+public     /c/<center>/t/<day>/<ticket>       a citizen's ticket status
 """
 
 from __future__ import annotations

@@ -121,6 +121,27 @@ def add_user_cmd(config_path: Path | None, username: str, role: str, center_id: 
     click.echo(f"user {username} added")
 
 
+@main.command("prune")
+@CONFIG
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1), help="Keep batch numbers this long.")
+def prune_cmd(config_path: Path | None, days: int) -> None:
+    """Forget old batch numbers (one row per gateway batch); run it daily, e.g. from a systemd timer.
+
+    \b
+    Example:
+      hangcho-server prune --days 7
+    """
+    import time
+
+    from .ingest import prune
+
+    engine = _engine(config_path)
+    migrations.upgrade(engine)
+    with engine.begin() as conn:
+        removed = prune(conn, time.time() - days * 86400)
+    click.echo(f"forgot {removed} batch numbers older than {days} days")
+
+
 @main.command("run")
 @CONFIG
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -161,3 +161,9 @@ def _seen(conn: Connection, center: str, seq: int, digest: str) -> Outcome:
         return Outcome("duplicate")
     top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one()
     return Outcome("conflict", next_seq=top + 1)
+
+
+def prune(conn: Connection, before: float) -> int:
+    """Forget batch numbers received before `before`. They only tell a retry from a conflict; a
+    bucket's own seq still keeps an old batch from overwriting newer values."""
+    return conn.execute(batches.delete().where(batches.c.received_at < before)).rowcount

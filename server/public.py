@@ -1,6 +1,6 @@
 """A citizen's ticket status, from the center's latest snapshot: no login, no personal data.
 
-The QR code on a ticket can point here (`/t/<center>/<day>/<ticket>`): the ticket's state, how
+The QR code on a ticket can point here (`/c/<center>/t/<day>/<ticket>`): the ticket's state, how
 many people are ahead, the estimated wait and who is being served for its service now.
 """
 
@@ -49,12 +49,12 @@ def ticket_status(center_id: str, day: str, ticket: str) -> dict:
     return view
 
 
-@bp.get("/t/<center_id>/<day>/<ticket>.json")
+@bp.get("/c/<center_id>/t/<day>/<ticket>.json")
 def ticket_json(center_id: str, day: str, ticket: str):
     return jsonify(ticket_status(center_id, day, ticket))
 
 
-@bp.get("/t/<center_id>/<day>/<ticket>")
+@bp.get("/c/<center_id>/t/<day>/<ticket>")
 def ticket_page(center_id: str, day: str, ticket: str):
     refresh = current_app.extensions["hangcho.settings"].sync_interval_s
     return render_template("ticket.html", v=ticket_status(center_id, day, ticket), refresh=refresh)

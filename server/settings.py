@@ -69,6 +69,9 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
     if not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError(source, "database_url", f"must be sqlite:/// or postgresql+psycopg://, got {url!r}")
     thresholds = data.get("thresholds", {})
+    for key in thresholds:
+        if key not in ("wait_p90_min", "services"):
+            raise ConfigError(source, f"thresholds.{key}", "unknown key; known: services, wait_p90_min")
     services = thresholds.get("services", {})
     return Settings(
         database_url=url,

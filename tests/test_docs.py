@@ -25,10 +25,22 @@ def test_readme_shows_the_two_commands():
 
 
 def test_every_cli_command_is_in_the_readme_and_has_an_example():
-    for name in main.commands:
-        assert f"hangcho-gateway {name}" in README, name
-        help_text = CliRunner().invoke(main, [name, "--help"]).output
-        assert "Example:" in help_text and f"hangcho-gateway {name}" in help_text, name
+    from server.cli import main as server_main
+
+    for program, group in (("hangcho-gateway", main), ("hangcho-server", server_main)):
+        for name in group.commands:
+            assert f"{program} {name}" in README, name
+            help_text = CliRunner().invoke(group, [name, "--help"]).output
+            assert "Example:" in help_text and f"{program} {name}" in help_text, name
+
+
+def test_every_server_setting_is_documented():
+    from server.settings import KNOWN
+
+    doc = (ROOT / "docs" / "server.md").read_text(encoding="utf-8")
+    for key in KNOWN - {"thresholds"}:
+        assert f"| `{key}` |" in doc, key
+    assert "| `thresholds.wait_p90_min` |" in doc and "| `thresholds.services.<code>` |" in doc
 
 
 def test_every_configuration_key_is_documented():

@@ -38,6 +38,8 @@ def test_set_up_a_center_its_gateway_and_users(server_db, tmp_path):
     push = app.test_client().post("/api/v1/sync", data=snapshot_only, headers=bearer, content_type="application/json")
     assert push.status_code == 401
 
+    pruned = run(env, "prune", "--days", "1")
+    assert pruned.exit_code == 0 and "forgot 0 batch numbers older than 1 days" in pruned.output
     staff = run(env, "add-user", "lan", "--role", "staff", "--password", "mật-khẩu-đủ-dài")
     assert staff.exit_code == 1 and "give --center" in staff.output
     short = run(env, "add-user", "lan", "--role", "staff", "--center", "xa-tan-phu", "--password", "ngắn")

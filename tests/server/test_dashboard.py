@@ -168,15 +168,15 @@ def test_exports_in_csv_and_excel_hold_the_same_rows(synced, login):
 
 def test_the_public_ticket_page_shows_place_and_wait_without_a_login(synced, openapi):
     client = synced.test_client()
-    body = openapi(client.get(f"/t/xa-tan-phu/{DAY}/A011.json"), f"/t/xa-tan-phu/{DAY}/A011.json").json
+    body = openapi(client.get(f"/c/xa-tan-phu/t/{DAY}/A011.json"), f"/c/xa-tan-phu/t/{DAY}/A011.json").json
     assert (body["state"], body["ahead"], body["eta"]) == ("waiting", 0, "5–12 phút")
     assert body["serving"] == [{"counter": 1, "ticket": "A010"}]
-    called = client.get(f"/t/xa-tan-phu/{DAY}/A010.json").json
+    called = client.get(f"/c/xa-tan-phu/t/{DAY}/A010.json").json
     assert called["text"] == "Đã gọi — mời đến quầy 1"
-    assert client.get("/t/xa-tan-phu/2026-11-22/A011.json").json["state"] == "unknown"  # another day
-    assert client.get(f"/t/xa-tan-phu/{DAY}/A999.json").json["state"] == "unknown"
-    assert client.get(f"/t/nowhere/{DAY}/A011.json").status_code == 404
-    page = client.get(f"/t/xa-tan-phu/{DAY}/A011").get_data(as_text=True)
+    assert client.get("/c/xa-tan-phu/t/2026-11-22/A011.json").json["state"] == "unknown"  # another day
+    assert client.get(f"/c/xa-tan-phu/t/{DAY}/A999.json").json["state"] == "unknown"
+    assert client.get(f"/c/nowhere/t/{DAY}/A011.json").status_code == 404
+    page = client.get(f"/c/xa-tan-phu/t/{DAY}/A011").get_data(as_text=True)
     assert "Số A011" in page and "5–12 phút" in page
 
 
@@ -194,3 +194,18 @@ def test_english_on_request(synced, login):
     client.get("/lang/en")
     assert "Centers" in client.get("/").get_data(as_text=True)
     assert client.get(f"/export.csv?from={DAY}").get_data(as_text=True).startswith("\ufeffCenter,Ward,Day")
+
+
+def test_a_tickets_qr_code_can_lead_to_the_server(synced):
+    """A center with `public_url = "https://<server>/c/<center>"` prints QR codes for this page."""
+    from urllib.parse import urlparse
+
+    from gateway.config import center_from_dict
+    from gateway.ticket import status_url
+
+    center = {"id": "xa-tan-phu", "name": "Tân Phú", "public_url": "https://hcc.example.gov.vn/c/xa-tan-phu"}
+    services, counters = [{"code": "A", "name": "Chứng thực"}], [{"number": 1, "tiers": [["A"]]}]
+    config = center_from_dict({"center": center, "services": services, "counters": counters}, source="test")
+    path = urlparse(status_url(config, DAY, "A011")).path
+    page = synced.test_client().get(path)
+    assert page.status_code == 200 and "Số A011" in page.get_data(as_text=True)

@@ -138,3 +138,13 @@ def test_fields_a_gateway_leaves_out_are_stored_as_zero(server, post):
         counter = conn.execute(select(schema.counter_days)).mappings().one()
     assert (row["issued"], row["served"], row["wait_hist"], row["ratings"]) == (2, 0, [0] * 23, [0] * 5)
     assert (counter["served"], counter["rated"], counter["service_hist"]) == (1, 0, [0] * 19)
+
+
+def test_pruned_batch_numbers_still_cannot_roll_a_bucket_back(server, post):
+    from server.ingest import prune
+
+    post(server, {"center": "xa-tan-phu", "seq": 5, "buckets": [bucket(issued=9)]})
+    with server.extensions["hangcho.engine"].begin() as conn:
+        assert prune(conn, time.time() + 1) == 1
+    late = post(server, {"center": "xa-tan-phu", "seq": 3, "buckets": [bucket(issued=4)]})  # a very late replay
+    assert late.status_code == 200 and totals(server) == {(8, "A"): 9}
