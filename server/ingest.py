@@ -10,17 +10,18 @@ from a higher seq, so batches applied in any order leave the values of the newes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncproto import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS
-from syncproto import digest as batch_digest
 
 from .schema import batches, counter_days, hourly, snapshots
 
@@ -56,6 +57,12 @@ def _statements(dialect: str) -> dict[str, Any]:
     }
 
 
+def batch_digest(batch: dict[str, Any]) -> str:
+    """What a seq stands for: its buckets and counter-days, whatever snapshot rides along."""
+    values = orjson.dumps([batch["buckets"], batch["counters"]], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(values).hexdigest()
+
+
 def _recordset(table, fields: tuple[str, ...]) -> str:
     """`x(day text, hour integer, …)`: how json_to_recordset reads a list of rows."""
     kinds = {f: "json" if isinstance(table.c[f].type, JSON) else "text" if f == "day" or f == "service" else "integer"
@@ -77,7 +84,7 @@ def _rows_cte(name: str, table, fields: tuple[str, ...], key: str, defaults: dic
 
     sets = ", ".join(f"{f} = excluded.{f}" for f in ("seq", *values))
     return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT :center, :seq, {', '.join(map(pick, fields))} "
-            f"FROM json_to_recordset((SELECT j->'{key}' FROM b)) AS {_recordset(table, fields)} "
+            f"FROM jsonb_to_recordset((SELECT j->'{key}' FROM b)) AS {_recordset(table, fields)} "
             f"WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
             f"WHERE {table.name}.seq < excluded.seq RETURNING 1)")  # fmt: skip
 
@@ -90,7 +97,7 @@ def _postgres_batch():
     seq) was claimed just now."""
     snap = "(SELECT j->'snapshot' FROM b)"
     return text(
-        "WITH b AS (SELECT CAST(:body AS json) AS j), "
+        "WITH b AS (SELECT CAST(:body AS jsonb) AS j), "
         "claim AS (INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
         "VALUES (:center, :seq, :digest, :now, :n) ON CONFLICT DO NOTHING RETURNING seq), "
         + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets", HISTOGRAMS)
@@ -98,8 +105,8 @@ def _postgres_batch():
         + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters", COUNTER_HISTOGRAMS)
         + ", "
         f"s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body) "
-        f"SELECT :center, CAST({snap}->>'taken_at' AS float8), :now, {snap} "
-        f"WHERE json_typeof({snap}) = 'object' AND EXISTS (SELECT 1 FROM claim) "
+        f"SELECT :center, CAST({snap}->>'taken_at' AS float8), :now, CAST({snap} AS json) "
+        f"WHERE jsonb_typeof({snap}) = 'object' AND EXISTS (SELECT 1 FROM claim) "
         "ON CONFLICT (center_id) DO UPDATE SET taken_at = excluded.taken_at, received_at = excluded.received_at, "
         "body = excluded.body WHERE snapshots.taken_at < excluded.taken_at RETURNING 1) "
         "SELECT EXISTS (SELECT 1 FROM claim)"

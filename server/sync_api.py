@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, request
 
 from syncproto import MAX_BODY_BYTES, BatchError, check_batch
@@ -71,8 +72,8 @@ def sync() -> Response:
         if center is None:
             return error(401, "unauthorized", "unknown, wrong or revoked gateway token")
         try:
-            batch = check_batch(json.loads(raw))
-        except json.JSONDecodeError as e:
+            batch = check_batch(orjson.loads(raw))
+        except orjson.JSONDecodeError as e:
             return error(400, "invalid", f"not JSON: {e}", "body")
         except BatchError as e:
             return error(400, "invalid", e.reason, e.where)

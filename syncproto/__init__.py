@@ -10,8 +10,6 @@ and the last word on a bucket is always the gateway's newest. docs/sync.md has t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from typing import Any
 
@@ -171,9 +169,3 @@ def check_batch(body: Any) -> dict[str, Any]:
     checked = [check_bucket(b, f"buckets[{i}]") for i, b in enumerate(buckets)]
     per_counter = [check_counter_day(c, f"counters[{i}]") for i, c in enumerate(counters)]
     return {"center": center, "seq": seq, "snapshot": snapshot, "buckets": checked, "counters": per_counter}
-
-
-def digest(batch: dict[str, Any]) -> str:
-    """What a seq stands for: its buckets and counter-days, whatever snapshot rides along."""
-    values = [batch["buckets"], batch.get("counters", [])]
-    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
