@@ -211,7 +211,22 @@ def devices(url: str) -> None:
 @http_option
 @audio_option
 @click.option("--no-systemctl", is_flag=True, help="Write the units but do not enable or start them.")
-def install_cmd(config_path: Path, root: Path, http: str, audio: str, no_systemctl: bool) -> None:
+@click.option("--sync-url", default=None, help="The central server's sync endpoint (default: no sync).")
+@click.option(
+    "--sync-token-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="File holding the gateway's token from `hangcho-server add-gateway`; copied to /etc/hangcho/sync-token.",
+)
+def install_cmd(
+    config_path: Path,
+    root: Path,
+    http: str,
+    audio: str,
+    no_systemctl: bool,
+    sync_url: str | None,
+    sync_token_file: Path | None,
+) -> None:
     """Install the gateway as systemd services on Raspberry Pi OS: files, accounts, units.
 
     \b
@@ -225,7 +240,10 @@ def install_cmd(config_path: Path, root: Path, http: str, audio: str, no_systemc
     _load(config_path)  # a clear error before anything is written
     if root == Path("/") and os.geteuid() != 0:
         raise click.ClickException("cần quyền root (needs root): sudo hangcho-gateway install ...")
-    for line in install(config_path, root, http, audio, systemctl=not no_systemctl and root == Path("/")):
+    if bool(sync_url) != bool(sync_token_file):
+        raise click.UsageError("--sync-url and --sync-token-file go together")
+    sync = (sync_url, sync_token_file) if sync_url and sync_token_file else None
+    for line in install(config_path, root, http, audio, systemctl=not no_systemctl and root == Path("/"), sync=sync):
         click.echo(f"OK: {line}")
 
 

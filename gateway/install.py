@@ -46,7 +46,8 @@ class Layout:
         return self.path("/var/lib/hangcho")
 
 
-def gateway_unit(executable: str, http: str, audio: str) -> str:
+def gateway_unit(executable: str, http: str, audio: str, sync_url: str | None = None) -> str:
+    sync = f" \\\n  --sync-url {sync_url} --sync-token-file /etc/hangcho/sync-token" if sync_url else ""
     return f"""# Written by `hangcho-gateway install`.
 [Unit]
 Description=Hàng Chờ gateway (queue of the center)
@@ -58,7 +59,7 @@ User={USER}
 Group={USER}
 SupplementaryGroups=audio
 ExecStart={executable} run --config /etc/hangcho/center.toml --journal /var/lib/hangcho/journal.db \\
-  --secrets /etc/hangcho/broker/secrets.toml --http {http} --audio "{audio}"
+  --secrets /etc/hangcho/broker/secrets.toml --http {http} --audio "{audio}"{sync}
 Restart=always
 RestartSec=2
 StateDirectory=hangcho
@@ -80,8 +81,10 @@ ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf
 """
 
 
-def install(config_path: Path, root: Path, http: str, audio: str, systemctl: bool) -> list[str]:
-    """Lay out files and units; return what was done, line by line."""
+def install(config_path: Path, root: Path, http: str, audio: str, systemctl: bool,
+            sync: tuple[str, Path] | None = None) -> list[str]:  # fmt: skip
+    """Lay out files and units; return what was done, line by line. `sync` is the central
+    server's URL and a file holding this gateway's token (copied to /etc/hangcho/sync-token)."""
     config = load_center(config_path)
     layout = Layout(root)
     done = []
@@ -94,11 +97,18 @@ def install(config_path: Path, root: Path, http: str, audio: str, systemctl: boo
     units = layout.path("/etc/systemd/system")
     (units / "mosquitto.service.d").mkdir(parents=True, exist_ok=True)
     executable = str(Path(sys.executable).parent / "hangcho-gateway")
-    (units / "hangcho-gateway.service").write_text(gateway_unit(executable, http, audio))
+    if sync:
+        token = layout.etc / "sync-token"
+        token.write_text(sync[1].read_text().strip() + "\n")
+        os.chmod(token, 0o600)
+        done.append(f"đồng bộ (sync) → {sync[0]}; mã (token) → {token}")
+    (units / "hangcho-gateway.service").write_text(gateway_unit(executable, http, audio, sync[0] if sync else None))
     (units / "mosquitto.service.d" / "hangcho.conf").write_text(MOSQUITTO_DROP_IN)
     done.append(f"systemd → {units / 'hangcho-gateway.service'}")
     if root == Path("/"):
         done += _owners(layout, files.conf.parent)
+        if sync:
+            shutil.chown(layout.etc / "sync-token", USER, USER)
     if systemctl:
         for args in (["daemon-reload"], ["enable", "--now", "mosquitto", "hangcho-gateway"]):
             subprocess.run(["systemctl", *args], check=True)

@@ -45,3 +45,18 @@ def test_install_refuses_a_bad_config_before_writing(tmp_path):
     result = CliRunner().invoke(main, ["install", "--config", str(bad), "--root", str(tmp_path / "r")])
     assert result.exit_code != 0 and "center.id" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_install_with_sync_keeps_the_token_private_and_passes_it_to_the_service(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("3f9c0a1b2d4e5f60.secret\n")
+    args = ["install", "--config", str(CONFIG), "--root", str(tmp_path / "r"), "--no-systemctl",
+            "--sync-url", "https://hcc.example.gov.vn/api/v1/sync", "--sync-token-file", str(token)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    kept = tmp_path / "r/etc/hangcho/sync-token"
+    assert kept.read_text() == "3f9c0a1b2d4e5f60.secret\n" and kept.stat().st_mode & 0o777 == 0o600
+    unit = (tmp_path / "r/etc/systemd/system/hangcho-gateway.service").read_text()
+    assert "--sync-url https://hcc.example.gov.vn/api/v1/sync --sync-token-file /etc/hangcho/sync-token" in unit
+    half = CliRunner().invoke(main, [*args[:6], "--sync-url", "https://x/api/v1/sync"])
+    assert half.exit_code != 0 and "go together" in half.output
