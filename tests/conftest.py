@@ -419,11 +419,12 @@ def gateway_process(broker, tmp_path):
             self.journal = tmp_path / "journal.db"
             self.log = tmp_path / "gateway.log"
             self.proc = None
+            self.extra: list[str] = []  # more `run` options, e.g. --sync-url
 
         def start(self):
             args = [str(cli), "run", "--config", str(SMALL_CENTER_FILE), "--journal", str(self.journal)]
             args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
-            args += ["--http", f"127.0.0.1:{self.http_port}", "--audio", f"dir:{tmp_path / 'audio'}"]
+            args += ["--http", f"127.0.0.1:{self.http_port}", "--audio", f"dir:{tmp_path / 'audio'}", *self.extra]
             with open(self.log, "ab") as out:
                 self.proc = subprocess.Popen(args, stdout=out, stderr=out)
             deadline = time.monotonic() + 15
