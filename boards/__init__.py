@@ -6,7 +6,7 @@ rules are small tables here: flash pins (wired to the SPI flash: touching them
 crashes the board), strapping pins (read at reset: a button or a load on them
 can stop the board from booting) and input-only pins (no output driver). A
 profile that breaks a rule is refused with the file, the key, the pin and the
-reason, before a technician flashes it (docs/hardware.md comes with issue #6).
+reason, before a technician flashes it. docs/hardware.md shows the wiring (boards/wiring.py).
 """
 
 from __future__ import annotations

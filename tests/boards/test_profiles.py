@@ -103,3 +103,12 @@ def test_a_display_needs_a_known_chip_and_its_pins(role, display, key, reason):
     with pytest.raises(ProfileError) as caught:
         validate(data, "x")
     assert caught.value.key == key and reason in caught.value.reason
+
+
+def test_the_wiring_tables_in_docs_hardware_match_the_profiles():
+    from boards import wiring
+
+    text = wiring.DOC.read_text(encoding="utf-8")
+    assert wiring.tables() in text, "docs/hardware.md is stale: run `python -m boards.wiring --write`"
+    assert "| `keypad.cols[3]` | 35 | in |" in text and "10 kΩ pull-up" in text  # the input-only note
+    assert "| `display.clk` | 12 | out | TM1637 CLK |" in text  # the S3 counter's TM1637
