@@ -16,6 +16,7 @@ from micropython import const
 
 RESEND_S = const(10)
 BACKOFF_MAX_S = const(30)
+WIFI_PATIENCE_MS = const(10000)
 
 
 class Link:
@@ -27,6 +28,7 @@ class Link:
         self.on_ack = None  # function(body)
         self.info = None  # function() -> dict, published retained on each connect
         self.ready = _always_up  # is the Wi-Fi up? (network.WLAN.isconnected)
+        self.wifi_name = ""  # for the console's "wifi: cannot join …"
         self._sent_at = {}  # event id -> when it was last published
         self._wake = asyncio.Event()
         client.set_last_will(self.base + "status", b"lost", retain=True)
@@ -58,8 +60,7 @@ class Link:
     async def run(self):
         clean, backoff = True, 1
         while True:
-            while not self.ready():
-                await asyncio.sleep_ms(200)
+            await self._wait_for_wifi()
             try:
                 await self.client.connect(clean)
                 clean, backoff = False, 1
@@ -72,10 +73,19 @@ class Link:
                 self._sent_at = {}
                 await self._drain()
             except Exception as e:  # any failure means the same: reconnect later
-                print("link:", repr(e))
+                # Named on the console for the technician (hangcho-tech reads these lines).
+                print("mqtt: broker %s:%d: %r" % (self.client.server, self.client.port, e))
             self.client.close()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    async def _wait_for_wifi(self):
+        waited = 0
+        while not self.ready():
+            if waited == WIFI_PATIENCE_MS:
+                print("wifi: cannot join %s" % self.wifi_name)
+            await asyncio.sleep_ms(200)
+            waited += 200
 
     async def _drain(self):
         """While connected: send what is new, and again what waits too long for its ack."""

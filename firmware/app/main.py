@@ -58,7 +58,7 @@ async def run(cfg):
     box = Outbox("outbox.log", device, next_boot("boot.count"))
     client = MQTTClient(device, broker["host"], broker.get("port", 1883), device, broker["password"], keepalive=30)
     link = Link(client, box, cfg["center"], device)
-    link.ready = wlan.isconnected
+    link.ready, link.wifi_name = wlan.isconnected, cfg["wifi"]["ssid"]
     version = ".".join(str(n) for n in sys.implementation.version)
     info = {"role": cfg["role"], "app": APP_VERSION, "micropython": version, "board": cfg["board"],
             "config_rev": cfg.get("rev", ""), "reset_cause": reset_cause()}  # fmt: skip
