@@ -86,6 +86,15 @@ def write_broker_files(
 ) -> BrokerFiles:
     folder = Path(folder).resolve()
     (folder / "data").mkdir(parents=True, exist_ok=True)
+    passwords = update_accounts(config, folder, prefix)
+    (folder / "mosquitto.conf").write_text(conf_text(folder, port, bind, user))
+    return BrokerFiles(folder / "mosquitto.conf", folder / "passwd", folder / "acl", folder / "secrets.toml", passwords)
+
+
+def update_accounts(config: CenterConfig, folder: str | Path, prefix: str = PREFIX) -> dict[str, str]:
+    """Accounts and ACL for every device of the configuration, keeping existing passwords; the
+    broker's own configuration is left alone. Mosquitto reads them again on SIGHUP."""
+    folder = Path(folder)
     secrets_path = folder / "secrets.toml"
     old = tomllib.loads(secrets_path.read_text())["passwords"] if secrets_path.exists() else {}
     users = [GATEWAY_USER, *(d.id for d in config.devices)]
@@ -93,8 +102,7 @@ def write_broker_files(
     _write_private(secrets_path, "[passwords]\n" + "".join(f'"{u}" = "{p}"\n' for u, p in passwords.items()))
     _write_private(folder / "passwd", "".join(f"{u}:{password_hash(p)}\n" for u, p in passwords.items()))
     (folder / "acl").write_text(acl_text(config, prefix))
-    (folder / "mosquitto.conf").write_text(conf_text(folder, port, bind, user))
-    return BrokerFiles(folder / "mosquitto.conf", folder / "passwd", folder / "acl", secrets_path, passwords)
+    return passwords
 
 
 def _write_private(path: Path, text: str) -> None:

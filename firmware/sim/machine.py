@@ -110,3 +110,9 @@ def reset_cause():
 
 
 PWRON_RESET = 1
+
+
+def reset():
+    """A hard reset: the virtual board (firmware/sim/vboard.py) sees its process end and boots
+    it again, running main.py from the flash folder like a board at power-up."""
+    os.system("kill -9 $PPID")

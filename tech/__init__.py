@@ -1,0 +1,1 @@
+"""Technician tools (`hangcho-tech`): find, flash, provision and check a center's boards."""

@@ -1,0 +1,35 @@
+"""The virtual board that technician tools are tested against: the MicroPython unix port on a
+pseudo-terminal, reached by mpremote over TCP, with a folder as its flash."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tech.vboard import VirtualBoard
+
+MPREMOTE = str(Path(sys.executable).with_name("mpremote"))
+
+
+def mpremote(board, *args):
+    return subprocess.run([MPREMOTE, "connect", board.url, "resume", *args], capture_output=True, text=True, timeout=30)
+
+
+def test_files_go_to_its_flash_and_a_reset_boots_main_py(tmp_path):
+    board = VirtualBoard(tmp_path / "flash").start()
+    try:
+        (tmp_path / "main.py").write_text("print('booted')\nimport time\nwhile True:\n    time.sleep(1)\n")
+        assert mpremote(board, "fs", "cp", str(tmp_path / "main.py"), ":main.py").returncode == 0
+        assert (tmp_path / "flash" / "main.py").read_text().startswith("print('booted')")
+        assert mpremote(board, "exec", "--no-follow", "import machine; machine.reset()").returncode == 0
+        deadline = time.monotonic() + 10
+        while b"booted" not in (tmp_path / "flash" / "console.log").read_bytes():
+            assert time.monotonic() < deadline, "main.py did not run after the reset"
+            time.sleep(0.1)
+        assert board.boots == 2
+        answer = mpremote(board, "exec", "print(6 * 7)")  # Ctrl-C stops main.py, as on a board
+        assert answer.returncode == 0 and answer.stdout.strip() == "42", answer
+    finally:
+        board.stop()
