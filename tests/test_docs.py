@@ -26,8 +26,9 @@ def test_readme_shows_the_two_commands():
 
 def test_every_cli_command_is_in_the_readme_and_has_an_example():
     from server.cli import main as server_main
+    from tech.cli import main as tech_main
 
-    for program, group in (("hangcho-gateway", main), ("hangcho-server", server_main)):
+    for program, group in (("hangcho-gateway", main), ("hangcho-server", server_main), ("hangcho-tech", tech_main)):
         for name in group.commands:
             assert f"{program} {name}" in README, name
             help_text = CliRunner().invoke(group, [name, "--help"]).output
