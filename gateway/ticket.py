@@ -151,6 +151,26 @@ def ticket_ops(config: CenterConfig, e: TicketIssued, url: str | None = None) ->
     return ops
 
 
+# Every letter of Vietnamese with every tone, and the digits: the technician's test ticket shows
+# at a glance whether the printer, its paper and the raster path render all of them. One short
+# line per block, so each message stays as small as a ticket's own blocks.
+GLYPH_LINES = (
+    "aàảãáạ ăằẳẵắặ âầẩẫấậ", "bcdđ eèẻẽéẹ êềểễếệ", "ghiìỉĩíị klmn", "oòỏõóọ ôồổỗốộ ơờởỡớợ",
+    "pqrst uùủũúụ ưừửữứự", "vx yỳỷỹýỵ 0123456789",
+    "AÀẢÃÁẠ ĂẰẲẴẮẶ ÂẦẨẪẤẬ", "BCDĐ EÈẺẼÉẸ ÊỀỂỄẾỆ", "GHIÌỈĨÍỊ KLMN OÒỎÕÓỌ", "ÔỒỔỖỐỘ ƠỜỞỠỚỢ",
+    "PQRST UÙỦŨÚỤ ƯỪỬỮỨỰ", "VX YỲỶỸÝỴ",
+)  # fmt: skip
+
+
+def test_ticket(config: CenterConfig, printer: str) -> tuple[dict[str, Raster], list[list]]:
+    """The identify ticket: its extra raster blocks (sent before it) and its operations."""
+    width = PRINTERS[printer]
+    blocks = {f"test:{n}": render_text(line, width, 24) for n, line in enumerate(GLYPH_LINES)}
+    ops = [["img", "center", plain(config.name)], ["big", "TEST"]]
+    ops += [["img", f"test:{n}", plain(line)] for n, line in enumerate(GLYPH_LINES)]
+    return blocks, [*ops, ["qr", "https://hangcho.test/glyphs"], ["cut"]]
+
+
 # -- ESC/POS: what a kiosk sends to its printer (the firmware does the same) ---------------------
 ESC_INIT = b"\x1b@"
 ESC_CENTER = b"\x1ba\x01"

@@ -132,6 +132,59 @@ def provision(port, center_file, device, board_id, wifi_ssid, wifi_password, bro
         raise SystemExit(1)
 
 
+def _identify_options(f):
+    for option in reversed([
+        click.option("--device", required=True, help="The device's id, e.g. counter-3."),
+        click.option("--config", "center_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     default=Path("/etc/hangcho/center.toml"), show_default=True, help="The center's configuration."),
+        click.option("--broker", default="127.0.0.1:1883", show_default=True, help="host:port of the broker."),
+        click.option("--broker-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=Path("/etc/hangcho/broker"), show_default=True, help="The gateway's broker files."),
+        click.option("--seconds", default=10, show_default=True, type=click.IntRange(1, 600), help="How long."),
+    ]):  # fmt: skip
+        f = option(f)
+    return f
+
+
+def _identify(center_file: Path, device: str, broker: str, broker_dir: Path, seconds: int, keypad_test: bool) -> int:
+    from gateway.config import load_center
+
+    from .identify import IdentifyError, send
+
+    host, _, port = broker.rpartition(":")
+    try:
+        return send(load_center(center_file), device, (host, int(port)), broker_dir, seconds, keypad_test)
+    except (IdentifyError, ConfigError, OSError, KeyError) as e:
+        raise click.ClickException(str(e)) from e
+
+
+@main.command()
+@_identify_options
+def identify(device: str, center_file: Path, broker: str, broker_dir: Path, seconds: int) -> None:
+    """Make a board show itself: a kiosk blinks and prints the test ticket (every Vietnamese
+    glyph), a counter shows 8888, a hall board lights every LED.
+
+    \b
+    Example:
+      hangcho-tech identify --device kiosk-1
+    """
+    sent = _identify(center_file, device, broker, broker_dir, seconds, keypad_test=False)
+    click.echo(f"OK: {sent} commands sent to {device}; look at it now")
+
+
+@main.command("keypad-test")
+@_identify_options
+def keypad_test(device: str, center_file: Path, broker: str, broker_dir: Path, seconds: int) -> None:
+    """Put a counter's keypad in test mode: each key shows on its display instead of acting.
+
+    \b
+    Example:
+      hangcho-tech keypad-test --device counter-1 --seconds 60
+    """
+    _identify(center_file, device, broker, broker_dir, seconds, keypad_test=True)
+    click.echo(f"OK: press every key of {device}; its display shows each one for {seconds} s")
+
+
 @main.command("virtual-board")
 @click.option("--flash", "flash_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="The folder that plays the board's flash.")  # fmt: skip

@@ -37,15 +37,29 @@ class Counter:
         self.current = ""
         self.rating_ticket, self.rating_until = None, 0
         self.pending_complete = {}  # event id -> ticket being completed
+        self.test_until, self.keypad_test = 0, False  # identify: 8888, or each key shown
         link.on_display = self.show
+        link.on_command = self.command
         link.on_ack = self.acked
         link.info = lambda: info
 
     def show(self, body):
         self.current = body.get("text", "")
-        self.display.show(self.current)
+        if not self.test_until:
+            self.display.show(self.current)
+
+    def command(self, name, body):
+        if name == "identify":
+            self.test_until = time.time() + body.get("seconds", 10)
+            self.keypad_test = bool(body.get("keypad_test"))
+            self.display.show("8888")
+            print("identify", "keypad test" if self.keypad_test else "")
 
     def key(self, key):
+        if self.keypad_test and self.test_until:
+            self.display.show(key)  # the technician sees which key the keypad reported
+            print("key", key)
+            return
         if key in "12345" and time.time() < self.rating_until:
             self.rating_until = 0
             self._send('"action":"rate","ticket":"%s","score":%s' % (self.rating_ticket, key))
@@ -71,5 +85,10 @@ class Counter:
         return {}
 
     def show_link(self, up):
+        if self.test_until:
+            if time.time() < self.test_until:
+                return
+            self.test_until, self.keypad_test = 0, False
+            self.display.show(self.current)
         if not up and not self.current:
             self.display.show("----")

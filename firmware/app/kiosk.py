@@ -22,6 +22,7 @@ class Kiosk:
         self.printer = Printer(UART(p["uart"], baudrate=p["baud"], tx=p["tx"], rx=p["rx"]), self.store)
         self.led = Pin(pins["led"], Pin.OUT, value=0)
         self.priority_until = 0
+        self.blink_until, self.blinks = 0, 0  # identify: the LED blinks until then
         self.printed = 0
         link.on_command = self.command
         link.info = lambda: dict(info, blocks_rev=self.store.rev())
@@ -43,9 +44,16 @@ class Kiosk:
             self.store.save(body["name"], body["w"], body["h"], binascii.a2b_base64(body["data"]))
         elif name == "config" and body.get("kind") == "blocks_done":
             self.store.set_rev(body["rev"])
+        elif name == "identify":  # the technician's test ticket comes as a print command
+            self.blink_until = time.time() + body.get("seconds", 10)
+            print("identify")
 
     def health(self):
         return {"paper": self.printer.paper(), "printed": self.printed}
 
     def show_link(self, up):
-        self.led.value(1 if up else 0)
+        if time.time() < self.blink_until:  # identify: blink (this runs every 100 ms)
+            self.blinks += 1
+            self.led.value(self.blinks // 3 % 2)
+        else:
+            self.led.value(1 if up else 0)

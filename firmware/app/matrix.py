@@ -35,3 +35,8 @@ class Matrix:
                         bits |= 0x80 >> x
                 frame[2 * m], frame[2 * m + 1] = row + 1, bits
             self._frame(frame)
+
+    def test(self):
+        """Every LED on (identify): a dead LED or module shows at a glance."""
+        for row in range(8):
+            self._frame(bytes((row + 1, 0xFF)) * self.modules)
