@@ -36,7 +36,10 @@ def serve(
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    app = create_app(service.hub, service.read, service.submit, config, web_secret(journal), service.devices_report)
+    ota_dir = Path(journal).resolve().parent / "ota"  # app bundles for the boards (hangcho-tech update)
+    ota_dir.mkdir(exist_ok=True)
+    app = create_app(service.hub, service.read, service.submit, config, web_secret(journal), service.devices_report,
+                     ota_dir=ota_dir)  # fmt: skip
     web_host, _, web_port = http.rpartition(":")
     web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
     service.start()

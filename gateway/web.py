@@ -14,6 +14,7 @@ import json
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template
@@ -38,6 +39,7 @@ def create_app(
     secret_key: str | bytes | None = None,
     devices: Callable[[], dict] | None = None,
     test_config: dict | None = None,
+    ota_dir: Path | None = None,
 ) -> Flask:
     """The pages. `read(fn)` calls fn(state) while the worker is not changing it; `submit(command)`
     runs a console command through the worker. Without them only the hall page is served."""
@@ -50,6 +52,10 @@ def create_app(
     app.register_blueprint(status)
     if submit is not None and center is not None:
         app.register_blueprint(console)
+    if ota_dir is not None:
+        from . import ota
+
+        app.register_blueprint(ota.blueprint(ota_dir))
     return app
 
 

@@ -11,6 +11,15 @@ import click
 
 from gateway.config import ConfigError
 
+CENTER_OPTION = click.option(
+    "--config",
+    "center_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=Path("/etc/hangcho/center.toml"),
+    show_default=True,
+    help="The center's configuration.",
+)
+
 
 @click.group()
 @click.version_option(package_name="hangcho")
@@ -64,14 +73,7 @@ def flash(port: str | None, board_id: str, image: Path) -> None:
 
 @main.command()
 @click.option("--port", default=None, help="The board's serial port, or socket://HOST:PORT for a virtual board.")
-@click.option(
-    "--config",
-    "center_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=Path("/etc/hangcho/center.toml"),
-    show_default=True,
-    help="The center's configuration.",
-)
+@CENTER_OPTION
 @click.option("--device", required=True, help="The device's id in the center's configuration, e.g. kiosk-1.")
 @click.option("--board", "board_id", required=True, help="Its profile in boards/profiles, e.g. esp32-devkitc.")
 @click.option("--wifi", "wifi_ssid", required=True, help="The Wi-Fi the board joins.")
@@ -135,8 +137,7 @@ def provision(port, center_file, device, board_id, wifi_ssid, wifi_password, bro
 def _identify_options(f):
     for option in reversed([
         click.option("--device", required=True, help="The device's id, e.g. counter-3."),
-        click.option("--config", "center_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                     default=Path("/etc/hangcho/center.toml"), show_default=True, help="The center's configuration."),
+        CENTER_OPTION,
         click.option("--broker", default="127.0.0.1:1883", show_default=True, help="host:port of the broker."),
         click.option("--broker-dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("/etc/hangcho/broker"), show_default=True, help="The gateway's broker files."),
@@ -183,6 +184,54 @@ def keypad_test(device: str, center_file: Path, broker: str, broker_dir: Path, s
     """
     _identify(center_file, device, broker, broker_dir, seconds, keypad_test=True)
     click.echo(f"OK: press every key of {device}; its display shows each one for {seconds} s")
+
+
+@main.command()
+@click.option("--device", "devices", multiple=True, help="A device to update (repeat it); default: every board.")
+@CENTER_OPTION
+@click.option("--gateway", default="192.168.1.2:8080", show_default=True,
+              help="host:port of the gateway's web server as the boards reach it.")  # fmt: skip
+@click.option("--ota-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/hangcho/ota"),
+              show_default=True, help="The folder the gateway serves bundles from.")  # fmt: skip
+@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="host:port of the broker.")
+@click.option("--broker-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/etc/hangcho/broker"),
+              show_default=True, help="The gateway's broker files.")  # fmt: skip
+@click.option("--app", "app_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The app's sources (default: this checkout's firmware/app).")  # fmt: skip
+@click.option("--wave", default=2, show_default=True, type=click.IntRange(1), help="Boards per wave after the first.")
+@click.option("--healthy-s", default=30, show_default=True, type=click.IntRange(1),
+              help="Seconds a board must stay online on the new bundle before it keeps it.")  # fmt: skip
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for each board.")
+def update(devices, center_file, gateway, ota_dir, broker, broker_dir, app_dir, wave, healthy_s, timeout) -> None:
+    """Update the boards' app over the air, in waves, never while someone is being served; a
+    board whose new bundle does not come online healthy goes back to the old one by itself.
+
+    \b
+    Example:
+      hangcho-tech update --gateway 192.168.1.2:8080 --wave 3
+    """
+    from gateway.config import load_center
+
+    from .bundle import APP, BundleError
+    from .update import Plan, UpdateError, run
+
+    try:
+        center = load_center(center_file)
+        gw_host, _, gw_port = gateway.rpartition(":")
+        b_host, _, b_port = broker.rpartition(":")
+        ota_dir.mkdir(parents=True, exist_ok=True)
+        plan = Plan(center, list(devices) or [d.id for d in center.devices], gw_host, int(gw_port), ota_dir,
+                    (b_host, int(b_port)), broker_dir, app_dir or APP, wave, healthy_s, timeout)  # fmt: skip
+        outcomes = run(plan, say=click.echo)
+    except (UpdateError, BundleError, ConfigError, OSError) as e:
+        raise click.ClickException(str(e)) from e
+    failed = [d for d, o in outcomes.items() if not o.startswith(("updated", "already"))]
+    for device in plan.devices:
+        outcome = outcomes.get(device, "not reached (an earlier wave failed)")
+        ok = outcome.startswith(("updated", "already"))
+        click.echo(f"{'ĐẠT' if ok else 'LỖI'} ({'pass' if ok else 'FAIL'})  {device}: {outcome}")
+    if failed or len(outcomes) < len(plan.devices):
+        raise SystemExit(1)
 
 
 @main.command("virtual-board")

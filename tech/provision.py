@@ -23,7 +23,7 @@ from gateway.broker_auth import update_accounts
 from gateway.config import CenterConfig, load_center
 from gateway.protocol import topic
 
-from .bundle import build, march
+from .bundle import BOOT_SCRIPT, build, march
 from .device import Device
 
 COPY_CHUNK = 6  # files per mpremote session: the progress bar moves, the copy stays quick
@@ -111,14 +111,18 @@ def provision(port: str, target: Target, work: Path, reload: Callable[[], None],
     if facts.chip is not None and facts.chip != want:
         raise ProvisionError(f"the board on {port} is an {facts.chip}, but profile {target.board} is for {want}")
     report.ok("chip", f"{facts.chip or 'virtual board (unix port)'}, MicroPython {facts.version}")
-    bundle = build(work, march(facts.mpy))
+    bundle = build(work / "bundle", march(facts.mpy))
     rev = secrets.token_hex(4)
     (work / "config.json").write_text(json.dumps(device_config(center, target, role, pins, password, rev)))
-    board.mkdir("lib")
-    files = [*bundle.files, "config.json"]
-    chunks = [files[i : i + COPY_CHUNK] for i in range(0, len(files), COPY_CHUNK)]
+    (work / "current").write_text(bundle.version)
+    (work / "main.py").write_text(BOOT_SCRIPT, encoding="utf-8")
+    for folder in ("apps", f"apps/{bundle.version}"):
+        board.mkdir(folder)
+    pairs = [(bundle.folder / name, f"apps/{bundle.version}/{name}") for name in bundle.files]
+    pairs += [(work / "current", "apps/current"), (work / "config.json", "config.json"), (work / "main.py", "main.py")]
+    chunks = [pairs[i : i + COPY_CHUNK] for i in range(0, len(pairs), COPY_CHUNK)]
     for chunk in progress(chunks) if progress else chunks:
-        board.put([(work / name, name) for name in chunk])
+        board.put(chunk)
     report.ok("ứng dụng (app)", f"{len(bundle.files)} files, bundle {bundle.version}; config rev {rev}")
     born = _watch_birth(center, target, gateway_password, rev)
     console = _Console(port)

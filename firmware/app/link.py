@@ -23,7 +23,7 @@ class Link:
     def __init__(self, client, outbox, center, device, prefix="hangcho"):
         self.client, self.outbox = client, outbox
         self.base = "%s/v1/%s/%s/" % (prefix, center, device)
-        self.on_command = None  # function(name, body)
+        self.on_command = _ignore  # function(name, body)
         self.on_display = None  # function(body)
         self.on_ack = None  # function(body)
         self.info = None  # function() -> dict, published retained on each connect
@@ -101,6 +101,10 @@ class Link:
                 await asyncio.wait_for(self._wake.wait(), 1)
             except asyncio.TimeoutError:
                 pass
+
+
+def _ignore(name, body):
+    pass
 
 
 def _always_up() -> bool:

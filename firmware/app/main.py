@@ -8,9 +8,10 @@ import time
 
 import esp32
 import network
+import ota
 from buttons import Buttons
 from link import Link
-from machine import WDT, reset_cause
+from machine import WDT, reset, reset_cause
 from mqtt import MQTTClient
 from outbox import Outbox, next_boot
 
@@ -25,7 +26,55 @@ def _chip_celsius():
     return int((esp32.raw_temperature() - 32) * 5 / 9)  # the classic ESP32 reports Fahrenheit
 
 
-async def _watch(link, app, wdt, stats, wlan, tele_s):
+class Updates:
+    """cmd/update, and a trial bundle's fate: committed after `ota_healthy_s` online, rolled
+    back by a reset when it is not healthy within `ota_deadline_s` (firmware/app/ota.py)."""
+
+    def __init__(self, link, info, cfg):
+        self.link, self.info = link, info
+        self.healthy_s = int(ota.read("healthy_s") or cfg.get("ota_healthy_s", 30))
+        self.deadline_s = cfg.get("ota_deadline_s", 180)
+        self.trying, self.online_since, self.started = ota.read("trying"), 0, time.time()
+        self.task = None
+
+    def wrap(self, role_command):
+        def handle(name, body):
+            if name == "update":
+                self.task = asyncio.create_task(self.update(body))
+            elif role_command:
+                role_command(name, body)
+
+        return handle
+
+    async def update(self, body):
+        try:
+            ota.remove("failed")
+            await ota.stage(
+                body["host"], body.get("port", 80), body["path"], body["version"], body.get("healthy_s", 30)
+            )
+            print("ota: staged", body["version"])
+            reset()
+        except Exception as e:  # the running bundle stays; the technician's tool reports it
+            print("ota: update failed:", repr(e))
+
+    def check(self, connected):
+        """Every 100 ms: True when the trial was just committed (its info is to be sent again)."""
+        if not self.trying:
+            return False
+        now = time.time()
+        self.online_since = (self.online_since or now) if connected else 0
+        if self.online_since and now - self.online_since >= self.healthy_s:
+            ota.commit()
+            print("ota: committed", self.trying)
+            self.trying, self.info["trial"] = "", False
+            return True
+        if now - self.started > self.deadline_s:
+            print("ota: the trial is not healthy; rolling back")
+            reset()
+        return False
+
+
+async def _watch(link, app, wdt, stats, wlan, tele_s, updates):
     """Feed the watchdog, show the link on the LED, keep the live heap's high-water mark, and send
     telemetry every `tele_s` seconds (QoS 0: the next one replaces a lost one)."""
     n = 0
@@ -33,6 +82,8 @@ async def _watch(link, app, wdt, stats, wlan, tele_s):
     while True:
         wdt.feed()
         app.show_link(link.client.connected)
+        if updates.check(link.client.connected):
+            await link.client.publish(link.base + "info", json.dumps(link.info()), retain=True)
         n += 1
         if n % 20 == 0:  # every 2 s: collect, then the live heap is what the app really holds
             gc.collect()
@@ -61,7 +112,11 @@ async def run(cfg):
     link.ready, link.wifi_name = wlan.isconnected, cfg["wifi"]["ssid"]
     version = ".".join(str(n) for n in sys.implementation.version)
     info = {"role": cfg["role"], "app": APP_VERSION, "micropython": version, "board": cfg["board"],
-            "config_rev": cfg.get("rev", ""), "reset_cause": reset_cause()}  # fmt: skip
+            "config_rev": cfg.get("rev", ""), "reset_cause": reset_cause(),
+            "bundle": ota.read("trying") or ota.read("current"), "trial": bool(ota.read("trying")),
+            "mpy": getattr(sys.implementation, "_mpy", 0)}  # fmt: skip
+    if ota.read("failed"):
+        info["update_failed"] = ota.read("failed")
     if cfg["role"] == "kiosk":
         from kiosk import Kiosk
 
@@ -79,10 +134,12 @@ async def run(cfg):
         buttons = Buttons([], None)  # the hall board has no buttons: an idle task
     else:
         raise ValueError("unknown role %s" % cfg["role"])
+    updates = Updates(link, info, cfg)
+    link.on_command = updates.wrap(link.on_command)
     gc.collect()
     stats = {"heap_peak": 0}
     tasks = [asyncio.create_task(link.run()), asyncio.create_task(buttons.run())]
-    await _watch(link, app, WDT(timeout=8000), stats, wlan, cfg.get("tele_s", 60))
+    await _watch(link, app, WDT(timeout=8000), stats, wlan, cfg.get("tele_s", 60), updates)
     return tasks
 
 

@@ -7,31 +7,10 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from tech.cli import main
-from tech.vboard import VirtualBoard
-
 SMALL_CENTER = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
 
 
-@pytest.fixture
-def virtual_board(tmp_path):
-    board = VirtualBoard(tmp_path / "flash").start()
-    yield board
-    board.stop()
-
-
-def provision(board, broker, *extra, device="kiosk-1", config=SMALL_CENTER):
-    args = ["provision", "--port", board.url, "--config", str(config), "--device", device,
-            "--board", "esp32-devkitc", "--wifi", "TTPVHCC", "--wifi-password", "mật khẩu",
-            "--broker", f"127.0.0.1:{broker.port}", "--broker-dir", str(broker.files.secrets.parent),
-            "--reload", f"kill -HUP {broker.proc.pid}", "--timeout", "20", *extra]  # fmt: skip
-    return CliRunner().invoke(main, args, catch_exceptions=False)
-
-
-def test_a_board_is_provisioned_comes_online_and_prints_a_ticket(gateway, broker, virtual_board):
+def test_a_board_is_provisioned_comes_online_and_prints_a_ticket(gateway, broker, virtual_board, provision):
     result = provision(virtual_board, broker)
     assert result.exit_code == 0, result.output
     for step in ("cấu hình", "tài khoản MQTT", "chip", "ứng dụng", "trực tuyến"):
@@ -39,7 +18,10 @@ def test_a_board_is_provisioned_comes_online_and_prints_a_ticket(gateway, broker
     flash = virtual_board.flash
     config = json.loads((flash / "config.json").read_text())
     assert (config["device"], config["role"], config["broker"]["port"]) == ("kiosk-1", "kiosk", broker.port)
-    assert config["pins"]["printer"]["tx"] == 17 and (flash / "lib" / "kiosk.mpy").exists()
+    assert (
+        config["pins"]["printer"]["tx"] == 17
+        and (flash / "apps" / (flash / "apps" / "current").read_text() / "kiosk.mpy").exists()
+    )
     assert gateway.registry.entries["kiosk-1"].info["config_rev"] == config["rev"]
     (flash / "pins").mkdir(exist_ok=True)
     (flash / "pins" / str(config["pins"]["buttons"][0])).write_text("0")  # a citizen presses "A"
@@ -50,7 +32,7 @@ def test_a_board_is_provisioned_comes_online_and_prints_a_ticket(gateway, broker
     assert list(gateway.dispatcher.state.tickets) == ["A001"]
 
 
-def test_a_board_that_cannot_reach_the_broker_fails_and_says_why(broker, virtual_board):
+def test_a_board_that_cannot_reach_the_broker_fails_and_says_why(broker, virtual_board, provision):
     """The board is told a broker address where nothing listens; the tool watches the real one."""
     result = provision(virtual_board, broker, "--broker", "127.0.0.1:1", "--local-broker", f"127.0.0.1:{broker.port}",
                        "--timeout", "8")  # fmt: skip
@@ -61,14 +43,14 @@ def test_a_board_that_cannot_reach_the_broker_fails_and_says_why(broker, virtual
     assert "--- the board's console ---" in result.output and "OSError" in result.output
 
 
-def test_a_device_missing_from_the_center_is_refused_before_the_board_is_touched(broker, virtual_board):
+def test_a_device_missing_from_the_center_is_refused_before_the_board_is_touched(broker, virtual_board, provision):
     result = provision(virtual_board, broker, device="kiosk-9")
     assert result.exit_code == 1
     assert "'kiosk-9' không có trong" in result.output and "known: kiosk-1, kiosk-2" in result.output
     assert not (virtual_board.flash / "config.json").exists()
 
 
-def test_a_new_device_gets_its_account_and_the_broker_reloads(broker, virtual_board, tmp_path):
+def test_a_new_device_gets_its_account_and_the_broker_reloads(broker, virtual_board, tmp_path, provision):
     center = (
         SMALL_CENTER.read_text(encoding="utf-8") + '\n[[devices]]\nid = "kiosk-3"\nrole = "kiosk"\nbuttons = ["A"]\n'
     )

@@ -1,0 +1,152 @@
+"""Updating boards over the air, in waves, never in the middle of a service.
+
+The bundle is built for the architecture each board reports (`info.mpy`) into the gateway's
+ota folder, which the gateway serves at /ota/<version>/. Boards are told `cmd/update` a wave at
+a time; the first wave is one board. A counter is updated only when nobody is at it (its
+display is empty). A wave is done when each board reports the new bundle committed (`info`:
+`bundle` = version, `trial` false); a board that rolls back (`update_failed` = version) or stays
+silent stops the update before the next wave.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.config import CenterConfig
+from gateway.protocol import topic
+
+from .bundle import APP, build, march
+
+
+class UpdateError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Plan:
+    center: CenterConfig
+    devices: list[str]
+    gateway_host: str  # as the boards reach the gateway's web server
+    gateway_port: int
+    ota_dir: Path
+    broker: tuple[str, int]
+    broker_dir: Path
+    app: Path = APP
+    wave: int = 2
+    healthy_s: int = 30
+    timeout_s: float = 300
+
+
+def waves(devices: list[str], size: int) -> list[list[str]]:
+    """One board first, then `size` at a time."""
+    return [devices[:1], *[devices[i : i + size] for i in range(1, len(devices), size)]] if devices else []
+
+
+class _Board:
+    """The retained info and display of every board, kept up to date from the broker."""
+
+    def __init__(self, plan: Plan):
+        import paho.mqtt.client as mqtt
+
+        password = tomllib.loads((plan.broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
+        self.info: dict[str, dict] = {}
+        self.display: dict[str, dict] = {}
+        self.changed = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
+        self.client.username_pw_set("gateway", password)
+        self.client.on_message = self._message
+        self.client.connect(*plan.broker)
+        for leaf in ("info", "display"):
+            self.client.subscribe(topic(plan.center.id, "+", leaf), qos=1)
+        self.client.loop_start()
+
+    def _message(self, client, userdata, message) -> None:
+        parts = message.topic.split("/")
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            return
+        with self.changed:
+            (self.info if parts[-1] == "info" else self.display)[parts[-2]] = body
+            self.changed.notify_all()
+
+    def wait(self, check, timeout: float):
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not (found := check()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.changed.wait(left)
+            return found
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _bundle_for(plan: Plan, arch: str) -> str:
+    staging = plan.ota_dir / f".build-{arch}"
+    shutil.rmtree(staging, ignore_errors=True)
+    bundle = build(staging, arch, plan.app)
+    final = plan.ota_dir / bundle.version
+    if final.exists():
+        shutil.rmtree(staging)
+    else:
+        staging.rename(final)
+    return bundle.version
+
+
+def run(plan: Plan, say=print) -> dict[str, str]:
+    """Update every board of the plan; return device → outcome."""
+    boards = _Board(plan)
+    outcomes: dict[str, str] = {}
+    try:
+        for wave in waves(plan.devices, plan.wave):
+            for device in wave:
+                info = boards.wait(lambda d=device: boards.info.get(d), 10)
+                if info is None:
+                    raise UpdateError(f"{device} has never reported its info: is it provisioned and online?")
+                version = _bundle_for(plan, march(info.get("mpy", 0)))
+                if info.get("bundle") == version and not info.get("trial"):
+                    outcomes[device] = f"already on {version}"
+                    continue
+                if _busy(boards, device):
+                    say(f"{device}: waiting until nobody is being served")
+                boards.wait(lambda d=device: not _busy(boards, d) or None, plan.timeout_s)
+                body = {"exp": time.time() + 120, "version": version, "host": plan.gateway_host,
+                        "port": plan.gateway_port, "path": f"/ota/{version}/", "healthy_s": plan.healthy_s}  # fmt: skip
+                boards.client.publish(topic(plan.center.id, device, "cmd/update"), json.dumps(body), qos=1)
+                say(f"{device}: update to {version} sent")
+                outcomes[device] = version
+            for device in wave:
+                version = outcomes[device]
+                if version.startswith("already"):
+                    continue
+                done = boards.wait(lambda d=device, v=version: _outcome(boards.info.get(d, {}), v), plan.timeout_s)
+                outcomes[device] = done or "no answer"
+                say(f"{device}: {outcomes[device]}")
+            if any(not (o.startswith("updated") or o.startswith("already")) for o in outcomes.values()):
+                break  # a board rolled back or stayed silent: no further wave
+    finally:
+        boards.close()
+    return outcomes
+
+
+def _busy(boards: _Board, device: str) -> bool:
+    return bool(boards.display.get(device, {}).get("text"))
+
+
+def _outcome(info: dict, version: str) -> str | None:
+    if info.get("update_failed") == version:
+        return f"rolled back from {version} to {info.get('bundle')}"
+    if info.get("bundle") == version and not info.get("trial"):
+        return f"updated to {version}"
+    return None

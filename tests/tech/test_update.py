@@ -1,0 +1,104 @@
+"""Updates over the air, end to end: a provisioned virtual board, the gateway's /ota/ route
+serving the bundle, `hangcho-tech update` sending it; a good bundle is kept, a broken one is
+rolled back by the board itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from gateway import ota
+from gateway.web import WebServer
+from tech.bundle import APP
+from tech.cli import main
+
+SMALL_CENTER = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
+
+
+@pytest.fixture
+def ota_server(tmp_path):
+    """The gateway's bundle route, on its own port."""
+    folder = tmp_path / "ota"
+    folder.mkdir()
+    app = Flask(__name__)
+    app.register_blueprint(ota.blueprint(folder))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = WebServer(app, "127.0.0.1", port).start()
+    yield folder, port
+    web.stop()
+
+
+def release(tmp_path, name: str, change) -> Path:
+    """A copy of the app with one change: a new release."""
+    folder = tmp_path / name
+    shutil.copytree(APP, folder)
+    main_py = folder / "main.py"
+    main_py.write_text(change(main_py.read_text(encoding="utf-8")), encoding="utf-8")
+    return folder
+
+
+def update(broker, ota_server, app_dir, *extra):
+    folder, port = ota_server
+    args = ["update", "--device", "kiosk-1", "--config", str(SMALL_CENTER), "--gateway", f"127.0.0.1:{port}",
+            "--ota-dir", str(folder), "--broker", f"127.0.0.1:{broker.port}",
+            "--broker-dir", str(broker.files.secrets.parent), "--app", str(app_dir), "--healthy-s", "2",
+            "--timeout", "60", *extra]  # fmt: skip
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_a_new_bundle_is_tried_kept_and_reported(gateway, broker, virtual_board, provision, ota_server, tmp_path):
+    assert provision(virtual_board, broker).exit_code == 0
+    flash = virtual_board.flash
+    first = (flash / "apps" / "current").read_text()
+    new = release(tmp_path, "r2", lambda text: text.replace('APP_VERSION = "0.1.0"', 'APP_VERSION = "0.1.1"'))
+    result = update(broker, ota_server, new)
+    assert result.exit_code == 0, result.output + (flash / "console.log").read_text(errors="replace")[-3000:]
+    version = (flash / "apps" / "current").read_text()
+    assert version != first and f"ĐẠT (pass)  kiosk-1: updated to {version}" in result.output
+    assert json.loads((ota_server[0] / version / "manifest.json").read_text())["version"] == version
+    info = gateway.registry.entries["kiosk-1"].info
+    assert (info["app"], info["bundle"], info["trial"]) == ("0.1.1", version, False)
+    assert not (flash / "apps" / "trying").exists()
+    again = update(broker, ota_server, new)
+    assert f"kiosk-1: already on {version}" in again.output
+
+
+def test_a_bundle_that_does_not_come_online_is_rolled_back(gateway, broker, virtual_board, provision, ota_server,
+                                                          tmp_path):  # fmt: skip
+    assert provision(virtual_board, broker).exit_code == 0
+    flash = virtual_board.flash
+    first = (flash / "apps" / "current").read_text()
+    head = 'def main(path="config.json"):\n'
+    broken = release(
+        tmp_path, "bad", lambda text: text.replace(head, head + '    raise RuntimeError("broken release")\n')
+    )
+    result = update(broker, ota_server, broken)
+    assert result.exit_code == 1, result.output
+    assert "LỖI (FAIL)  kiosk-1: rolled back from" in result.output and f"to {first}" in result.output
+    assert (flash / "apps" / "current").read_text() == first
+    assert "broken release" in (flash / "console.log").read_text(errors="replace")
+    entry = gateway.registry.entries["kiosk-1"]
+    deadline = time.monotonic() + 5
+    while "update_failed" not in entry.info:  # the gateway hears the same info a moment later
+        assert time.monotonic() < deadline, entry.info
+        time.sleep(0.05)
+    assert entry.info["bundle"] == first and entry.info["update_failed"] != first
+
+
+def test_waves_start_with_one_board():
+    from tech.update import _outcome, waves
+
+    assert waves(["k1", "k2", "c1", "c2", "h1"], 2) == [["k1"], ["k2", "c1"], ["c2", "h1"]]
+    assert waves([], 3) == []
+    assert _outcome({"bundle": "b2", "trial": True}, "b2") is None  # still on trial
+    assert _outcome({"bundle": "b2", "trial": False}, "b2") == "updated to b2"
+    assert _outcome({"bundle": "b1", "update_failed": "b2"}, "b2") == "rolled back from b2 to b1"
