@@ -72,7 +72,8 @@ class Registry:
             binding = f"quầy {device.counter}" if device.role == "counter" else ",".join(device.buttons)
             rows.append({
                 "device": device.id, "role": device.role, "binding": binding, "status": e.status,
-                "app": e.info.get("app"), "board": e.info.get("board"),
+                "app": e.info.get("app"), "bundle": e.info.get("bundle"), "trial": e.info.get("trial"),
+                "update_failed": e.info.get("update_failed"), "board": e.info.get("board"),
                 "last_seen_s": None if e.last_seen is None else round(now - e.last_seen, 1),
                 "rssi": e.tele.get("rssi"), "paper": e.tele.get("paper"),
                 "reconnects": e.tele.get("reconnects"), "outbox": e.tele.get("outbox"), "chip_c": e.tele.get("chip_c"),

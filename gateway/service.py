@@ -251,7 +251,8 @@ class GatewayService:
         """Every board's row and the alerts now: for `hangcho-gateway devices` and the web."""
         now = self.clock()
         with self._lock:
-            return {"devices": self.registry.rows(now), "alerts": self.registry.alerts(now)}
+            rows, alerts = self.registry.rows(now), self.registry.alerts(now)
+        return {"open": self.registry.is_open(now), "devices": rows, "alerts": alerts}
 
     def check_alerts(self) -> None:
         """Log each alert when it starts and when it ends (journald keeps them)."""

@@ -75,6 +75,14 @@ def hall_events() -> Response:
     )
 
 
+@status.get("/devices")
+def devices_page() -> str:
+    """The fleet at a glance for the technician: the same report as /api/devices, kept fresh."""
+    if current_app.config["DEVICES"] is None:
+        abort(404)
+    return render_template("devices.html")
+
+
 @status.get("/api/devices")
 def devices_json() -> Response:
     """Every board and the current alerts (read-only, as the hall page: no personal data)."""

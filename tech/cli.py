@@ -187,6 +187,30 @@ def keypad_test(device: str, center_file: Path, broker: str, broker_dir: Path, s
 
 
 @main.command()
+@_identify_options
+@click.option("--force", is_flag=True, help="Restart a counter even while it serves someone.")
+def reboot(device: str, center_file: Path, broker: str, broker_dir: Path, seconds: int, force: bool) -> None:
+    """Restart a board and wait until it is online again (up to --seconds). Nothing is lost: a
+    board keeps its unacknowledged presses on flash. A serving counter is left alone.
+
+    \b
+    Example:
+      hangcho-tech reboot --device kiosk-1 --seconds 60
+    """
+    from gateway.config import load_center
+
+    from .reboot import RebootError
+    from .reboot import reboot as restart
+
+    host, _, port = broker.rpartition(":")
+    try:
+        took = restart(load_center(center_file), device, (host, int(port)), broker_dir, force, seconds)
+    except (RebootError, ConfigError, OSError) as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"OK: {device} restarted and online again after {took:.1f} s")
+
+
+@main.command()
 @click.option("--device", "devices", multiple=True, help="A device to update (repeat it); default: every board.")
 @CENTER_OPTION
 @click.option("--gateway", default="192.168.1.2:8080", show_default=True,

@@ -11,11 +11,8 @@ silent stops the update before the next wave.
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
-import threading
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from gateway.config import CenterConfig
 from gateway.protocol import topic
 
 from .bundle import APP, build, march
+from .watch import BoardWatch, busy
 
 
 class UpdateError(Exception):
@@ -49,49 +47,6 @@ def waves(devices: list[str], size: int) -> list[list[str]]:
     return [devices[:1], *[devices[i : i + size] for i in range(1, len(devices), size)]] if devices else []
 
 
-class _Board:
-    """The retained info and display of every board, kept up to date from the broker."""
-
-    def __init__(self, plan: Plan):
-        import paho.mqtt.client as mqtt
-
-        password = tomllib.loads((plan.broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
-        self.info: dict[str, dict] = {}
-        self.display: dict[str, dict] = {}
-        self.changed = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
-        self.client.username_pw_set("gateway", password)
-        self.client.on_message = self._message
-        self.client.connect(*plan.broker)
-        for leaf in ("info", "display"):
-            self.client.subscribe(topic(plan.center.id, "+", leaf), qos=1)
-        self.client.loop_start()
-
-    def _message(self, client, userdata, message) -> None:
-        parts = message.topic.split("/")
-        try:
-            body = json.loads(message.payload)
-        except ValueError:
-            return
-        with self.changed:
-            (self.info if parts[-1] == "info" else self.display)[parts[-2]] = body
-            self.changed.notify_all()
-
-    def wait(self, check, timeout: float):
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while not (found := check()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.changed.wait(left)
-            return found
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
 def _bundle_for(plan: Plan, arch: str) -> str:
     staging = plan.ota_dir / f".build-{arch}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -106,7 +61,7 @@ def _bundle_for(plan: Plan, arch: str) -> str:
 
 def run(plan: Plan, say=print) -> dict[str, str]:
     """Update every board of the plan; return device → outcome."""
-    boards = _Board(plan)
+    boards = BoardWatch(plan.center, plan.broker, plan.broker_dir)
     outcomes: dict[str, str] = {}
     try:
         for wave in waves(plan.devices, plan.wave):
@@ -118,9 +73,9 @@ def run(plan: Plan, say=print) -> dict[str, str]:
                 if info.get("bundle") == version and not info.get("trial"):
                     outcomes[device] = f"already on {version}"
                     continue
-                if _busy(boards, device):
+                if busy(boards, device):
                     say(f"{device}: waiting until nobody is being served")
-                boards.wait(lambda d=device: not _busy(boards, d) or None, plan.timeout_s)
+                boards.wait(lambda d=device: not busy(boards, d) or None, plan.timeout_s)
                 body = {"exp": time.time() + 120, "version": version, "host": plan.gateway_host,
                         "port": plan.gateway_port, "path": f"/ota/{version}/", "healthy_s": plan.healthy_s}  # fmt: skip
                 boards.client.publish(topic(plan.center.id, device, "cmd/update"), json.dumps(body), qos=1)
@@ -138,10 +93,6 @@ def run(plan: Plan, say=print) -> dict[str, str]:
     finally:
         boards.close()
     return outcomes
-
-
-def _busy(boards: _Board, device: str) -> bool:
-    return bool(boards.display.get(device, {}).get("text"))
 
 
 def _outcome(info: dict, version: str) -> str | None:

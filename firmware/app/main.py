@@ -27,8 +27,9 @@ def _chip_celsius():
 
 
 class Updates:
-    """cmd/update, and a trial bundle's fate: committed after `ota_healthy_s` online, rolled
-    back by a reset when it is not healthy within `ota_deadline_s` (firmware/app/ota.py)."""
+    """cmd/update and cmd/reboot, and a trial bundle's fate: committed after `ota_healthy_s`
+    online, rolled back by a reset when it is not healthy within `ota_deadline_s`
+    (firmware/app/ota.py)."""
 
     def __init__(self, link, info, cfg):
         self.link, self.info = link, info
@@ -41,6 +42,12 @@ class Updates:
         def handle(name, body):
             if name == "update":
                 self.task = asyncio.create_task(self.update(body))
+            elif name == "reboot":
+                # The broker may hand the same command over again after the reboot: only one
+                # sent after this boot counts (time.time() is whole seconds on a board).
+                if body.get("at", 0) > self.started + 1:
+                    print("reboot")
+                    reset()
             elif role_command:
                 role_command(name, body)
 

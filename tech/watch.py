@@ -1,0 +1,65 @@
+"""The boards as the broker tells of them: their retained `info` and `display`, kept current for
+a technician's command that waits on a board (update, reboot)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+from gateway.config import CenterConfig
+from gateway.protocol import topic
+
+
+class BoardWatch:
+    """The retained info and display of every board, kept up to date from the broker."""
+
+    def __init__(self, center: CenterConfig, broker: tuple[str, int], broker_dir: Path):
+        import paho.mqtt.client as mqtt
+
+        password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
+        self.info: dict[str, dict] = {}
+        self.display: dict[str, dict] = {}
+        self.infos: dict[str, int] = {}  # info messages heard per board: one more after each start
+        self.changed = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
+        self.client.username_pw_set("gateway", password)
+        self.client.on_message = self._message
+        self.client.connect(*broker)
+        for leaf in ("info", "display"):
+            self.client.subscribe(topic(center.id, "+", leaf), qos=1)
+        self.client.loop_start()
+
+    def _message(self, client, userdata, message) -> None:
+        parts = message.topic.split("/")
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            return
+        with self.changed:
+            (self.info if parts[-1] == "info" else self.display)[parts[-2]] = body
+            if parts[-1] == "info":
+                self.infos[parts[-2]] = self.infos.get(parts[-2], 0) + 1
+            self.changed.notify_all()
+
+    def wait(self, check, timeout: float):
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not (found := check()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.changed.wait(left)
+            return found
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def busy(boards: BoardWatch, device: str) -> bool:
+    """Someone is being served at this counter: its display shows a ticket."""
+    return bool(boards.display.get(device, {}).get("text"))
