@@ -33,7 +33,8 @@ def test_a_board_restarts_once_and_is_back_online(gateway, broker, virtual_board
 
 def test_a_serving_counter_is_left_alone_unless_forced(gateway, broker, boards):
     kiosk, counter = boards("kiosk-1"), boards("counter-1")
-    counter.client.publish(counter.topic("info"), json.dumps({"role": "counter"}), qos=1, retain=True).wait_for_publish(5)
+    info = json.dumps({"role": "counter"})
+    counter.client.publish(counter.topic("info"), info, qos=1, retain=True).wait_for_publish(5)
     counter.ack_for(counter.key("open"))
     kiosk.ack_for(kiosk.press())
     counter.ack_for(counter.key("next"))
