@@ -23,6 +23,7 @@ class BoardWatch:
         password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
         self.info: dict[str, dict] = {}
         self.display: dict[str, dict] = {}
+        self.roles = {d.id: d.role for d in center.devices}
         self.infos: dict[str, int] = {}  # info messages heard per board: one more after each start
         self.changed = threading.Condition()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
@@ -61,5 +62,10 @@ class BoardWatch:
 
 
 def busy(boards: BoardWatch, device: str) -> bool:
-    """Someone is being served at this counter: its display shows a ticket."""
+    """Someone is being served at this counter: its display shows a ticket. The gateway keeps a
+    retained display for every counter, but it may reach us after the board's info: give it a
+    moment (without a gateway there is none, and nobody is being served)."""
+    if boards.roles.get(device) != "counter":
+        return False
+    boards.wait(lambda: device in boards.display or None, 3)
     return bool(boards.display.get(device, {}).get("text"))

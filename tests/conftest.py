@@ -306,6 +306,12 @@ class ResendingKiosk(Board):
             for payload in waiting:
                 self.client.publish(self.topic("evt"), payload, qos=1)
 
+    @property
+    def sent(self) -> set[str]:
+        """Every press this kiosk made: each reached the broker or is still being resent."""
+        with self._lock:
+            return set(self.pending) | set(self.acked)
+
     def wait_all_acked(self, timeout: float) -> None:
         import time
 
@@ -523,3 +529,19 @@ def server_db(request, tmp_path):
         )
     engine.dispose()
     yield pg.url
+
+
+@pytest.fixture
+def scored():
+    """scored(score): a fault's score (faults/checker.py), recorded for `make faults`' report;
+    the test fails unless every count is 0 and the integrity check is ok."""
+    from faults.checker import Score
+
+    def check(score: Score) -> Score:
+        score.record()
+        print(f"{score.fault}: {score.rounds} rounds, {score.operations} operations, lost {score.lost}, "
+              f"duplicated {score.duplicated}, unexpected {score.unexpected}, integrity {score.integrity}")  # fmt: skip
+        assert score.clean, score
+        return score
+
+    return check
