@@ -152,6 +152,9 @@ class Sync:
         for last, _, events in chunk:
             if events[0].__class__ is DayOpened and (self.touched or self.touched_counters):
                 self.build()  # the day's last values go out even while earlier ones wait
+            # Before and after: a transfer moves a ticket to another service's bucket, and the
+            # one it left must be sent again without it.
+            self.touched |= touched(self.state, events, self.zone)
             self.state.commit(events)
             self.touched |= touched(self.state, events, self.zone)
             self.touched_counters |= touched_counters(self.state, events)

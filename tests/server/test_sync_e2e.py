@@ -9,7 +9,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from gateway.dispatch import Complete, OpenCounter, Rate, StartService
+from gateway.dispatch import Complete, OpenCounter, Rate, StartService, Transfer
 from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Sync
 from gateway.web import WebServer
@@ -147,4 +147,24 @@ def test_a_business_day_that_ends_during_an_outage_is_complete_on_the_server(ser
     assert server.rows() == first_day | expected(desk.state, sync.zone)
     assert len({day for day, _, _ in server.rows()}) == 2
     assert server.counters() == first_day_counters | expected_counters(desk.state)
+    sync.close()
+
+
+def test_a_transferred_ticket_leaves_its_first_services_bucket(server, journaled_desk, tmp_path):
+    desk = journaled_desk
+    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
+                interval_s=0.01)  # fmt: skip
+    desk(OpenCounter(1))
+    desk.issue("A", after=60)
+    drain(sync)
+    assert desk.call(1, after=60)
+    drain(sync)
+    desk(Transfer(1, to_service="B"), after=60)
+    drain(sync)
+    issued = {key[2]: row["issued"] for key, row in server.rows().items()}
+    assert issued == {"A": 0, "B": 1}  # one ticket, counted once, where it is now
+    assert server.rows() == {
+        **expected(desk.state, sync.zone),
+        **{k: v for k, v in server.rows().items() if k[2] == "A"},
+    }
     sync.close()
