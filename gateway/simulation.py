@@ -73,8 +73,11 @@ class Profile:
 class _Day:
     """The event loop of the simulation: a heap of (time, order, action)."""
 
-    def __init__(self, config: CenterConfig, handle: Callable[[Command, float], Decision], profile: Profile, seed: int):
+    def __init__(
+        self, config: CenterConfig, handle: Callable[[Command, float], Decision], profile: Profile, seed: int, day: date
+    ):
         self.config, self.handle, self.p = config, handle, profile
+        self.day = day.isoformat()  # in every press's key: a journal holds many days, and a key is once for all
         self.rng = random.Random(seed)
         self.agenda: list = []
         self.order = 0
@@ -158,7 +161,7 @@ class _Day:
         priority = None
         if self.config.priority_classes and self.rng.random() < p.priority_share:
             priority = self.rng.choice(self.config.priority_classes).code
-        d = self.handle(IssueTicket(service, priority, source="kiosk-sim", key=f"sim:{index}"), now)
+        d = self.handle(IssueTicket(service, priority, source="kiosk-sim", key=f"sim:{self.day}:{index}"), now)
         issued = next(e for e in d.events if isinstance(e, TicketIssued))
         if self.rng.random() < p.no_show_share:
             self.no_shows.add(issued.ticket)
@@ -186,7 +189,7 @@ def simulate_day(
     """Play one business day through `handle`; the caller keeps the state."""
     profile = profile or Profile()
     tz = ZoneInfo(config.timezone)
-    sim = _Day(config, handle, profile, seed)
+    sim = _Day(config, handle, profile, seed, day)
     sim.idle = {c.number for c in config.counters}
 
     def clock(hh: int, mm: int) -> float:
