@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := server/static/vendor/uPlot.iife.min.js
 
-.PHONY: demo test bench lint system clean
+.PHONY: demo test bench faults lint system clean
 
 demo: system $(STAMP) $(VENDOR)
 	$(BIN)/hangcho-gateway demo
@@ -22,6 +22,13 @@ lint: $(STAMP)
 
 bench: system $(STAMP) $(VENDOR)
 	$(BIN)/python -m bench.run
+
+# Every fault at full length (docs/reliability.md); `make test` runs the same faults, shorter.
+FAULT_TESTS := tests/faults tests/firmware/test_faults.py
+faults: system $(STAMP) $(VENDOR)
+	rm -f bench/faults.jsonl
+	HANGCHO_FAULTS=full HANGCHO_FAULTS_OUT=$(CURDIR)/bench/faults.jsonl $(BIN)/pytest $(FAULT_TESTS); \
+		status=$$?; $(BIN)/python -m faults.report bench/faults.jsonl && exit $$status
 
 system:
 	@PYTHON=$(PYTHON) scripts/ensure-system-packages
