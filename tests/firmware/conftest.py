@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-import boards
+from tech.hostboard import MICROPYTHON, HostBoard
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware" / "app"
-MICROPYTHON = Path(sys.executable).parent / "micropython"
 
 
 def run_micropython(script: str, cwd: Path, heap: str = "64wK", timeout: float = 30, path_extra: str = "") -> str:
@@ -60,64 +56,30 @@ def micropython_process(tmp_path):
     return start
 
 
-class SimBoard:
-    """A simulated board running the whole firmware: its flash is a folder; pins, Wi-Fi, UART and
-    SPI are files there (firmware/sim)."""
+class SimBoard(HostBoard):
+    """A simulated board running the whole firmware (tech/hostboard.py) against the test's broker.
+    When it is the test's `dut` its console also goes to pytest-embedded's message queue."""
 
     def __init__(self, folder: Path, broker, role: str, device: str, extra: dict | None = None,
                  board: str = "esp32-devkitc", msg_queue=None, trace_pins: tuple[int, ...] = ()):  # fmt: skip
-        self.folder, self.role, self.device, self.msg_queue = folder, role, device, msg_queue
-        self.profile = boards.load(board)
-        self.pins = self.profile.pins(role)
-        self.trace_pins = trace_pins
-        (folder / "pins").mkdir(parents=True, exist_ok=True)
-        config = {
-            "role": role, "device": device, "center": "test", "board": board, "rev": "1",
-            "wifi": {"ssid": "TTPVHCC", "password": "x"},
-            "broker": {"host": "127.0.0.1", "port": broker.port, "password": broker.password(device)},
-            "pins": self.pins, **(extra or {}),
-        }  # fmt: skip
-        (folder / "config.json").write_text(json.dumps(config))
-        self.proc = None
-
-    def launch(self) -> tuple[list[str], dict]:
-        """The command and environment that run the whole firmware as this board."""
-        env = {**os.environ, "MICROPYPATH": f"{ROOT}/firmware/sim:{ROOT}/firmware/app:.frozen",
-               "HANGCHO_CAPTURE": str(self.folder), "HANGCHO_CHIP": self.profile.chip,
-               "HANGCHO_TRACE_PINS": ",".join(map(str, self.trace_pins))}  # fmt: skip
-        return [str(MICROPYTHON), "-X", "heapsize=64wK", "-c", "import main; main.main()"], env
+        super().__init__(folder, role, device, "test", ("127.0.0.1", broker.port), broker.password(device), extra,
+                         board, trace_pins)  # fmt: skip
+        self.msg_queue = msg_queue
 
     def start(self) -> SimBoard:
         """Power the board on. Its console goes to pytest-embedded's `dut` when this board is the
-        test's `dut` (the first one a test makes), else to a pipe read when it is stopped."""
+        test's `dut` (the first one a test makes), else to console.log."""
         from pytest_embedded.log import DuplicateStdoutPopen
 
+        if self.msg_queue is None:
+            return super().start()
         args, env = self.launch()
-        if self.msg_queue is not None:
-            self.proc = DuplicateStdoutPopen(self.msg_queue, args, cwd=self.folder, env=env)
-        else:
-            self.proc = subprocess.Popen(
-                args, cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
+        self.proc = DuplicateStdoutPopen(self.msg_queue, args, cwd=self.folder, env=env)
         return self
 
     def console(self) -> str:
         """All the board has printed so far (its serial console), when it is the `dut`'s board."""
         return Path(self.proc._logfile).read_text(errors="replace")
-
-    def press(self, button: int) -> None:
-        gpio = (self.pins["buttons"] + [self.pins["priority_button"]])[button]
-        (self.folder / "pins" / str(gpio)).write_text("0")
-        time.sleep(0.08)
-        (self.folder / "pins" / str(gpio)).write_text("1")
-        time.sleep(0.08)
-
-    def wifi(self, up: bool) -> None:
-        (self.folder / "wifi").write_text("up" if up else "down")
-
-    def printed(self) -> bytes:
-        path = self.folder / "uart2.bin"
-        return path.read_bytes() if path.exists() else b""
 
     def wait_printed(self, tickets: list[str], timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -129,19 +91,13 @@ class SimBoard:
         raise AssertionError(f"not printed: {tickets}; printed {self.printed()[-200:]!r}")
 
     def output(self) -> str:
-        return self.console() if self.msg_queue is not None else self.proc.stdout.read()
+        return self.console() if self.msg_queue is not None else super().output()
 
     def kill(self) -> str:
-        """A power cut: SIGKILL, nothing flushed. Returns what the board printed."""
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        out = self.output()
+        out = super().kill()
         if self.msg_queue is not None:
             self.proc.close()
         return out
-
-    def stop(self) -> str:
-        return self.kill() if self.proc and self.proc.poll() is None else ""
 
     def wait_online(self, gateway, timeout: float = 20) -> SimBoard:
         """Until the gateway has the board's birth message: its program is up and scanning."""
@@ -151,17 +107,6 @@ class SimBoard:
             assert time.monotonic() < deadline and self.proc.poll() is None, f"never came online: {self.output()}"
             time.sleep(0.05)
         return self
-
-    def key(self, key: str) -> None:
-        """Hold a key of the 4x4 keypad for a moment, as a finger would."""
-        keys = ("123A", "456B", "789C", "*0#D")
-        row = next(r for r, line in enumerate(keys) if key in line)
-        col = keys[row].index(key)
-        rows, cols = self.pins["keypad"]["rows"], self.pins["keypad"]["cols"]
-        (self.folder / "matrix").write_text(f"{rows[row]} {cols[col]}\n")
-        time.sleep(0.25)
-        (self.folder / "matrix").write_text("")
-        time.sleep(0.2)
 
     def tm1637_frames(self) -> list[list[int]]:
         return tm1637_frames(self.folder / "pins.trace", self.pins["display"]["clk"], self.pins["display"]["dio"])
