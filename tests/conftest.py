@@ -14,6 +14,7 @@ import pytest
 
 from gateway.config import DEMO_CENTER, center_from_dict, load_center
 from gateway.dispatch import OpenCounter, State, handle
+from rig.broker import Broker, free_port
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MORNING = datetime(2026, 11, 23, 7, 30, tzinfo=HCM).timestamp()
@@ -126,58 +127,6 @@ def demo_center():
 
 
 # -- a real Mosquitto and simulated boards ---------------------------------------------------------
-class Broker:
-    """Mosquitto on a free port, with the accounts and ACL the gateway writes for the center."""
-
-    def __init__(self, config, folder: Path):
-        import os
-
-        from gateway.broker_auth import write_broker_files
-
-        self.port = _free_port()
-        self.files = write_broker_files(
-            config, folder, port=self.port, bind="127.0.0.1", user="root" if os.geteuid() == 0 else None
-        )
-        self.log = folder / "mosquitto.log"
-        self.proc = None
-        self.start()
-
-    def start(self) -> None:
-        import shutil
-        import socket
-        import subprocess
-        import time
-
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([binary, "-c", str(self.files.conf)], stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                assert self.proc.poll() is None, self.log.read_text()
-                time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not start: {self.log.read_text()}")
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill() if kill else self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-    def password(self, user: str) -> str:
-        return self.files.passwords[user]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Board:
     """A simulated board: a paho client with the board's own account."""
 
@@ -420,7 +369,7 @@ def gateway_process(broker, tmp_path):
 
     class Process:
         def __init__(self):
-            self.http_port = _free_port()
+            self.http_port = free_port()
             self.url = f"http://127.0.0.1:{self.http_port}"
             self.journal = tmp_path / "journal.db"
             self.log = tmp_path / "gateway.log"
@@ -483,7 +432,7 @@ class Postgres:
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         assert bins, "no PostgreSQL server answers on 127.0.0.1:5432 and none is installed (make test installs it)"
         bindir = Path(bins[-1]).parent
-        self.proc_dir, self.port = tmp / "pgdata", _free_port()
+        self.proc_dir, self.port = tmp / "pgdata", free_port()
         as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         tmp.mkdir(parents=True, exist_ok=True)
         if as_user:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from faults.checker import check_presses, rounds
-from faults.process import start_gateway
+from rig.gateway import start_gateway
 
 CONFIG = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
 

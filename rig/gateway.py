@@ -1,4 +1,4 @@
-"""The gateway as a process, for faults that kill it."""
+"""The gateway as a process (`hangcho-gateway run`), for the faults that kill it and the benchmarks."""
 
 from __future__ import annotations
 
