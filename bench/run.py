@@ -11,6 +11,8 @@ Figures (docs/performance.md explains each):
 - fsync_p50_ms / fsync_p99_ms / raw_fsync_per_s: append 4 KiB and fsync, on the same
   disk, in the same run: the floor the journal is compared with. Raw fsyncs and journal
   writes alternate in rounds, because a shared disk's speed drifts within seconds.
+- press_to_print_p50_ms / _p99_ms (50 and 500 presses/s), mqtt_rtt_p99_ms, gateway_rss_mb,
+  firmware_heap_peak_kb: the whole path through Mosquitto (bench/system.py).
 - server_sync_rps_sqlite / server_sync_rps_postgres / server_sync_p99_ms(_sqlite): sync
   requests per second the central server takes under gunicorn from 3,321 simulated
   gateways (bench/server_sync.py).
@@ -179,6 +181,11 @@ def main() -> None:
     for key, value in eta_accuracy().items():
         record(key, value)  # deterministic: the same seeds give the same days
 
+    from bench.system import figures as system_figures
+
+    for key, value in system_figures().items():
+        record(key, value)  # one run: its percentiles already span 500 to 2,500 presses
+
     from bench.server_sync import figures as server_sync_figures
 
     for key, value in server_sync_figures().items():
@@ -187,7 +194,8 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for key, values in figures.items():
         median = statistics.median(values)
-        results[key] = round(median, 3) if key.endswith(("_ms", "_min", "_pct")) else round(median)
+        precise = key.endswith(("_ms", "_min", "_pct", "_mb", "_kb")) or "_ms_" in key
+        results[key] = round(median, 3) if precise else round(median)
     results["durable_vs_raw_fsync"] = round(results["durable_events_per_s"] / results["raw_fsync_per_s"], 3)
     results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -195,6 +203,19 @@ def main() -> None:
     write_table(results)
     for key in sorted(results):
         print(f"{key:36} {results[key]}")
+    for line in target_check(results):
+        print(line)
+
+
+def target_check(r: dict) -> list[str]:
+    """The issue's targets, said plainly after every run (docs/performance.md)."""
+    floor = 2 * (r["mqtt_rtt_p99_ms"] + r["fsync_p99_ms"])
+    return [
+        f"press_to_print_p99_ms {r['press_to_print_p99_ms']} ≤ 2 × (mqtt_rtt_p99_ms + fsync_p99_ms) = {floor:.3f}: "
+        + ("met" if r["press_to_print_p99_ms"] <= floor else "NOT met"),
+        f"eta_within_range_pct {r['eta_within_range_pct']} ≥ 80: "
+        + ("met" if r["eta_within_range_pct"] >= 80 else "NOT met"),
+    ]
 
 
 def write_table(results: dict) -> None:

@@ -70,6 +70,9 @@ def conf_text(folder: Path, port: int, bind: str, user: str | None) -> str:
         "max_inflight_messages 20",
         "max_queued_messages 10000",
         "max_packet_size 65536",
+        # Small messages go out at once: with Nagle's algorithm a publish can wait for the
+        # previous one's TCP ack, up to 40 ms of delayed ack on Linux (docs/performance.md).
+        "set_tcp_nodelay true",
     ]
     if user:
         lines.append(f"user {user}")

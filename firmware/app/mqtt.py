@@ -7,6 +7,7 @@
 # QoS 1 here means the broker has the message (PUBACK). It does not mean the gateway has it:
 # that is the gateway's application ack, which the outbox waits for (docs/protocol.md).
 import asyncio
+import socket
 import struct
 import time
 
@@ -65,6 +66,7 @@ class MQTTClient:
     async def connect(self, clean):
         """Open the session; clean=True at power-up, False on reconnects (the broker kept ours)."""
         self._reader, self._writer = await asyncio.open_connection(self.server, self.port)
+        _no_delay(self._writer)
         flags = 0x02 if clean else 0
         payload = _str(self.client_id)
         if self.will:
@@ -221,3 +223,13 @@ class MQTTClient:
 
 def _now():
     return time.time()
+
+
+def _no_delay(writer):
+    """Nagle off: each small packet (a press, a PUBACK) goes out at once instead of waiting for
+    the previous one's TCP ack, which the other side may delay by 40 ms or more. MicroPython has
+    TCP_NODELAY on the ESP32 since 1.23; lwIP and Linux both number it IPPROTO_TCP 6, option 1."""
+    try:
+        writer.s.setsockopt(getattr(socket, "IPPROTO_TCP", 6), getattr(socket, "TCP_NODELAY", 1), 1)
+    except (AttributeError, OSError):
+        pass  # an older image: Nagle stays on, slower but correct

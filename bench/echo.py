@@ -1,0 +1,31 @@
+"""The floor under press-to-print: a paho client in its own process (as the gateway is) that
+answers each kiosk `evt` with a `cmd/echo` at once, through the same broker, with the same QoS.
+Run by bench/system.py: python -m bench.echo HOST PORT CENTER DEVICE PASSWORD."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import paho.mqtt.client as mqtt
+
+from gateway.protocol import topic
+
+
+def no_delay(client, userdata, sock) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def main(host: str, port: str, center: str, device: str, password: str) -> None:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-echo")
+    client.username_pw_set("gateway", password)
+    answer = topic(center, device, "cmd/echo")
+    client.on_connect = lambda c, *a: c.subscribe(topic(center, device, "evt"), qos=1)
+    client.on_message = lambda c, u, msg: c.publish(answer, msg.payload, qos=1)
+    client.on_socket_open = no_delay
+    client.connect(host, int(port))
+    client.loop_forever()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])

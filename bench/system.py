@@ -1,0 +1,204 @@
+"""The system through Mosquitto, measured in one run on one broker:
+
+- press_to_print_p50_ms / _p99_ms: a kiosk's press (its `evt`, QoS 1) until the gateway's
+  `cmd/print` for that ticket reaches the kiosk, at 50 presses/s (the keys) and at 500/s
+  (`…_500_per_s`). The real `hangcho-gateway run` process, its journal fsync'd on this disk.
+- mqtt_rtt_p99_ms: the same trip without the gateway's work: an echo client in its own process
+  answers each `evt` at once (bench/echo.py), at 50/s. The floor under press-to-print.
+- gateway_rss_mb: the gateway process's peak resident memory (VmHWM) after all of it.
+- firmware_heap_peak_kb: the largest live heap of the kiosk, counter and hall firmware (the
+  unix port, tech/hostboard.py) while printing, calling and showing calls, in 32-bit terms.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from gateway.config import DEMO_CENTER, load_center
+from gateway.protocol import topic
+from rig.broker import Broker
+from rig.gateway import start_gateway
+from tech.hostboard import HostBoard
+
+ROOT = Path(__file__).resolve().parent.parent
+WARMUP = 20
+
+
+class Kiosk:
+    """A paho kiosk that stamps each press and the print (or echo) that answers it. Its presses
+    spread over the demo kiosk's six services: each numbers at most 999 tickets a day."""
+
+    def __init__(self, broker: Broker, center: str, device: str = "kiosk-1"):
+        self.center, self.device, self.seq = center, device, 0
+        self.sent: dict[str, float] = {}  # event id → when published
+        self.ticket_of: dict[str, str] = {}  # event id → ticket (from the ack)
+        self.printed: dict[str, float] = {}  # ticket → when its cmd/print arrived
+        self.echoed: dict[str, float] = {}  # event id → when its echo arrived
+        self.gateway_up = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{device}")
+        self.client.username_pw_set(device, broker.password(device))
+        self.client.on_connect = lambda c, *a: c.subscribe(
+            [
+                (topic(center, device, "ack"), 1),
+                (topic(center, device, "cmd/#"), 1),
+                (topic(center, "gateway", "status"), 1),
+            ]
+        )
+        self.client.on_message = self._message
+        self.client.on_socket_open = no_delay  # as the firmware does (firmware/app/mqtt.py)
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+
+    def _message(self, client, userdata, msg) -> None:
+        now = time.perf_counter()
+        leaf = msg.topic.rsplit("/", 2)
+        if msg.topic.endswith("/gateway/status"):
+            if msg.payload == b"online":
+                self.gateway_up.set()
+            return
+        body = json.loads(msg.payload)
+        if leaf[-1] == "print":
+            self.printed.setdefault(body["ticket"], now)
+        elif leaf[-1] == "echo":
+            self.echoed.setdefault(body["id"], now)
+        elif leaf[-1] == "ack":
+            if not body.get("ok"):
+                raise SystemExit(f"bench: a press was refused: {body}")
+            self.ticket_of[body["id"]] = body["ticket"]
+
+    def press(self) -> None:
+        self.seq += 1
+        event_id = f"{self.device}:1:{self.seq}"
+        payload = json.dumps({"id": event_id, "kind": "press", "button": self.seq % 6, "priority": False})
+        self.sent[event_id] = time.perf_counter()
+        self.client.publish(topic(self.center, self.device, "evt"), payload, qos=1)
+
+    def paced(self, rate: float, count: int) -> list[str]:
+        """`count` presses at `rate` a second, on a fixed schedule (a late one does not push the rest)."""
+        first, start = self.seq + 1, time.perf_counter()
+        for i in range(count):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            self.press()
+        return [f"{self.device}:1:{n}" for n in range(first, first + count)]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def no_delay(client, userdata, sock) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def wait_for(check, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("bench: no answer in time")
+        time.sleep(0.01)
+
+
+def rtt(kiosk: Kiosk, broker: Broker, center: str, count: int = 500) -> float:
+    echo = subprocess.Popen([sys.executable, "-m", "bench.echo", "127.0.0.1", str(broker.port), center, kiosk.device,
+                             broker.password("gateway")], cwd=ROOT)  # fmt: skip
+    try:
+        time.sleep(1.0)  # subscribed
+        ids = kiosk.paced(50, count)
+        wait_for(lambda: all(i in kiosk.echoed for i in ids), 30)
+    finally:
+        echo.terminate()
+        echo.wait(timeout=10)
+    trips = [(kiosk.echoed[i] - kiosk.sent[i]) * 1e3 for i in ids[WARMUP:]]
+    return percentile(trips, 0.99)
+
+
+def press_to_print(kiosk: Kiosk, rate: float, count: int) -> tuple[float, float]:
+    ids = kiosk.paced(rate, count)
+    wait_for(lambda: all(i in kiosk.ticket_of and kiosk.ticket_of[i] in kiosk.printed for i in ids), 60)
+    trips = [(kiosk.printed[kiosk.ticket_of[i]] - kiosk.sent[i]) * 1e3 for i in ids[WARMUP:]]
+    return percentile(trips, 0.5), percentile(trips, 0.99)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def firmware_heap(config, broker: Broker, folder: Path) -> dict[str, float]:
+    """Each role's heap peak in KiB, 32-bit equivalent: the unix port here is 64-bit, and
+    MicroPython sizes its heap in words (`-X heapsize=64wK`), so a peak of N bytes here is
+    N / 2 on the ESP32's 32-bit words."""
+    boards = {d: HostBoard(folder / d, role, d, config.id, ("127.0.0.1", broker.port), broker.password(d))
+              for d, role in (("kiosk-1", "kiosk"), ("counter-1", "counter"), ("hall-1", "hall"))}  # fmt: skip
+    for b in boards.values():
+        b.start()
+    try:
+        time.sleep(4)  # online, the kiosk's raster blocks received
+        boards["counter-1"].key("0")  # open
+        for i in range(6):
+            boards["kiosk-1"].press(i % 2)
+        for _ in range(4):
+            for k in ("A", "C", "D"):  # call, start, complete: the hall shows each call
+                boards["counter-1"].key(k)
+        time.sleep(4.5)  # two more heap reports (every 2 s)
+    finally:
+        for b in boards.values():
+            b.stop()
+    return {f"firmware_heap_peak_kb_{b.role}": b.heap_peak() / 2 / 1024 for b in boards.values()}
+
+
+def figures() -> dict[str, float]:
+    config = load_center(DEMO_CENTER)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-system-", dir=ROOT / "bench") as tmp:
+        folder = Path(tmp)
+        broker = Broker(config, folder / "broker")
+        kiosk = Kiosk(broker, config.id)
+        gateway = None
+        try:
+            out["mqtt_rtt_p99_ms"] = rtt(kiosk, broker, config.id)
+            gateway = start_gateway(DEMO_CENTER, broker.port, broker.files.secrets, folder / "journal.db",
+                                    folder / "gateway.log")  # fmt: skip
+            wait_for(kiosk.gateway_up.is_set, 30)
+            press_to_print(kiosk, 50, 100)  # the first ones pay for imports and caches
+            out["press_to_print_p50_ms"], out["press_to_print_p99_ms"] = press_to_print(kiosk, 50, 500)
+            p50, p99 = press_to_print(kiosk, 500, 2500)
+            out["press_to_print_p50_ms_500_per_s"], out["press_to_print_p99_ms_500_per_s"] = p50, p99
+            out["gateway_rss_mb"] = peak_rss_mb(gateway.pid)
+            kiosk.close()
+            gateway.terminate()
+            gateway.wait(timeout=10)
+            gateway = start_gateway(DEMO_CENTER, broker.port, broker.files.secrets, folder / "journal2.db",
+                                    folder / "gateway2.log")  # fmt: skip
+            heaps = firmware_heap(config, broker, folder / "boards")
+            out.update(heaps)
+            out["firmware_heap_peak_kb"] = max(heaps.values())
+        finally:
+            if gateway and gateway.poll() is None:
+                gateway.terminate()
+                gateway.wait(timeout=10)
+            broker.stop()
+    return out
+
+
+if __name__ == "__main__":
+    for key, value in figures().items():
+        print(f"{key:40} {value:,.3f}")
