@@ -10,8 +10,9 @@ VENDOR := server/static/vendor/uPlot.iife.min.js
 
 .PHONY: demo test bench faults lint system clean
 
+# The whole system on this machine until Ctrl-C (rig/demo.py); e.g. make demo DEMO_ARGS="--speed 60"
 demo: system $(STAMP) $(VENDOR)
-	$(BIN)/hangcho-gateway demo
+	$(BIN)/python -m rig.demo $(DEMO_ARGS)
 
 test: system $(STAMP) $(VENDOR) lint
 	$(BIN)/pytest

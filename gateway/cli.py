@@ -134,6 +134,11 @@ audio_option = click.option(
 @click.option(
     "--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"])
 )
+@click.option("--sim-start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]), default=None,
+              help="Demos only: the simulated time at --sim-anchor, e.g. 2026-12-01T07:25:00+0700.")  # fmt: skip
+@click.option("--sim-factor", type=click.FloatRange(min=1), default=1.0, show_default=True,
+              help="Demos only: how many times faster than real time the simulated clock runs.")  # fmt: skip
+@click.option("--sim-anchor", type=float, default=None, help="Demos only: the wall-clock epoch of --sim-start.")
 def run(
     config_path: Path,
     journal: Path,
@@ -145,6 +150,9 @@ def run(
     sync_token_file: Path | None,
     sync_interval: float,
     log_level: str,
+    sim_start,
+    sim_factor: float,
+    sim_anchor: float | None,
 ) -> None:
     """Run the center's gateway: the queue over MQTT and its pages, until stopped (SIGTERM or Ctrl-C).
 
@@ -156,6 +164,7 @@ def run(
 
     With --sync-url the gateway pushes its hourly totals and a live snapshot to the central
     server, keeping unsent batches in sync.db beside the journal while the server is away.
+    The --sim-* options play a simulated day faster than real time (`make demo`).
     """
     import logging
     import tomllib
@@ -168,7 +177,15 @@ def run(
     if sync_url and not sync_token_file:
         raise click.UsageError("--sync-url needs --sync-token-file")
     token = sync_token_file.read_text().strip() if sync_token_file else None
-    serve(config, journal, broker, password, http, audio, (sync_url, token, sync_interval) if sync_url else None)
+    clock = None
+    if sim_start is not None:
+        import time
+
+        from .clock import ScaledClock
+
+        clock = ScaledClock(sim_start.timestamp(), sim_factor, sim_anchor or time.time())
+    sync = (sync_url, token, sync_interval) if sync_url else None
+    serve(config, journal, broker, password, http, audio, sync, clock)
 
 
 @main.command()

@@ -6,6 +6,8 @@ import os
 import secrets
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -25,6 +27,7 @@ def serve(
     http: str,
     audio: str,
     sync: tuple[str, str, float] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     host, _, port = broker.rpartition(":")
     dispatcher = Dispatcher.open(config, journal)
@@ -32,7 +35,7 @@ def serve(
     if audio != "none":
         announcer = Announcer(folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio))
     settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
-    service = GatewayService(config, dispatcher, settings, announcer=announcer)
+    service = GatewayService(config, dispatcher, settings, announcer=announcer, clock=clock or time.time)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -43,7 +46,7 @@ def serve(
     web_host, _, web_port = http.rpartition(":")
     web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
     service.start()
-    pusher = _start_sync(config, journal, service, sync, done) if sync else None
+    pusher = _start_sync(config, journal, service, sync, done, clock or time.time) if sync else None
     click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
     done.wait()
     if pusher is not None:
@@ -65,12 +68,14 @@ def web_secret(journal: Path) -> bytes:
     return path.read_bytes()
 
 
-def _start_sync(config: CenterConfig, journal: Path, service: GatewayService, sync, done: threading.Event):
+def _start_sync(config: CenterConfig, journal: Path, service: GatewayService, sync, done: threading.Event,
+                clock: Callable[[], float]):  # fmt: skip
     """The push to the central server on its own thread; sync.db sits beside the journal."""
     from .sync.sender import Sync
 
     url, token, interval = sync
-    pusher = Sync(config, journal, Path(journal).with_name("sync.db"), url, token, service.devices_report, interval)
+    pusher = Sync(config, journal, Path(journal).with_name("sync.db"), url, token, service.devices_report, interval,
+                  clock=clock)  # fmt: skip
 
     def run() -> None:
         pusher.run(done)

@@ -89,9 +89,11 @@ class _Day:
         self.order += 1
         heapq.heappush(self.agenda, (when, self.order, action))
 
-    def run(self) -> None:
+    def run(self, pace: Callable[[float], None] | None = None) -> None:
         while self.agenda:
             when, _, action = heapq.heappop(self.agenda)
+            if pace is not None:
+                pace(when)
             action(when)
 
     # -- staff ---------------------------------------------------------------
@@ -185,8 +187,10 @@ def simulate_day(
     day: date,
     profile: Profile | None = None,
     seed: int = 1,
+    pace: Callable[[float], None] | None = None,
 ) -> None:
-    """Play one business day through `handle`; the caller keeps the state."""
+    """Play one business day through `handle`; the caller keeps the state. `pace(t)` is called
+    before each action at simulated time t: the demo waits there for its clock (rig/people.py)."""
     profile = profile or Profile()
     tz = ZoneInfo(config.timezone)
     sim = _Day(config, handle, profile, seed, day)
@@ -217,7 +221,7 @@ def simulate_day(
     sim.at(clock(11, 30) + 1, wind_down(PauseCounter, until=clock(13, 30) - 60))
     sim.at(clock(13, 30) - 60, open_all)
     sim.at(clock(17, 0) + 1, wind_down(CloseCounter))
-    sim.run()
+    sim.run(pace)
 
 
 @dataclass(slots=True)

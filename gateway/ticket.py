@@ -242,6 +242,9 @@ def decode_escpos(data: bytes) -> list[tuple]:
         elif data.startswith(b"\x1dV", i):
             ops.append(("cut",))
             i += 4
+        elif data.startswith(b"\x10\x04", i):  # DLE EOT n: a real-time status query (the paper sensor)
+            ops.append(("status", data[i + 2]))
+            i += 3
         elif b == 0x0A:
             if line:
                 ops.append(("text", size, line.decode("ascii")))

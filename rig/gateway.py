@@ -1,18 +1,21 @@
-"""The gateway as a process (`hangcho-gateway run`), for the faults that kill it and the benchmarks."""
+"""The gateway as a process (`hangcho-gateway run`), for the faults that kill it, the benchmarks
+and the demo."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 CLI = Path(sys.executable).parent / "hangcho-gateway"
 
 
-def start_gateway(config: Path, broker_port: int, secrets: Path, journal: Path, log: Path) -> subprocess.Popen:
-    """`hangcho-gateway run` on the test broker; its output appended to `log`."""
+def start_gateway(config: Path, broker_port: int, secrets: Path, journal: Path, log: Path,
+                  http: str = "127.0.0.1:0", extra: Sequence[str] = ()) -> subprocess.Popen:  # fmt: skip
+    """`hangcho-gateway run` on the given broker; its output appended to `log`."""
     args = [str(CLI), "run", "--config", str(config), "--journal", str(journal)]
     args += ["--broker", f"127.0.0.1:{broker_port}", "--secrets", str(secrets)]
-    args += ["--http", "127.0.0.1:0", "--audio", "none"]
+    args += ["--http", http, "--audio", "none", *extra]
     with open(log, "ab") as out:
         return subprocess.Popen(args, stdout=out, stderr=out)

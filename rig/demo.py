@@ -1,0 +1,265 @@
+"""`make demo`: the whole system on this machine, until Ctrl-C.
+
+One ward, Phú Định, with its main center (gateway/centers/demo.toml: 6 services, 8 counters)
+and a satellite reception point (demo-satellite.toml: 4 counters). Each site has its own
+Mosquitto with the generated accounts and ACL, its own gateway process, and every kiosk,
+counter and hall board running the real firmware on the MicroPython unix port with simulated
+hardware (tech/hostboard.py). Citizens arrive at the day's realistic rate with the morning peak
+and priority citizens, and staff work the counters' keypads (rig/people.py, driving
+gateway/simulation.py's day through the boards). Both gateways sync to the central server,
+which runs here too. The simulated day is tomorrow, played `--speed` times faster than real
+time; each printed ticket is saved as a picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import re
+import secrets
+import shutil
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from gateway.clock import ScaledClock
+from gateway.config import DEMO_CENTER, PRINTERS, CenterConfig, load_center
+from gateway.simulation import Profile, simulate_day
+from gateway.ticket import printed_png
+from gateway.web import WebServer
+from tech.hostboard import HostBoard
+
+from .broker import Broker, free_port
+from .gateway import start_gateway
+from .people import Acks, BoardDesk
+
+ROOT = Path(__file__).resolve().parent.parent
+SATELLITE = DEMO_CENTER.with_name("demo-satellite.toml")
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+CUT = b"\x1dVB\x00"  # the printer's cut: the end of each ticket
+NUMBER = re.compile(rb"\x1d!\x33([A-Z]\d+)\n")
+
+
+class Stopped(Exception):
+    """Ctrl-C: the simulated people stop where they are."""
+
+
+@dataclass
+class Site:
+    config: CenterConfig
+    folder: Path
+    citizens: int
+    broker: Broker | None = None
+    gateway: object = None
+    http_port: int = 0
+    boards: dict[str, HostBoard] = field(default_factory=dict)
+    desk: BoardDesk | None = None
+    tickets: int = 0  # pictures saved
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request of the server's
+    out = args.out.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    day = tomorrow()
+    start = datetime.combine(day, day_time(7, 25), ZONE).timestamp()
+    clock = ScaledClock(start, args.speed, time.time() + 8)  # a few seconds to power everything on
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sites = [Site(load_center(DEMO_CENTER), out / "phu-dinh", args.citizens),
+             Site(load_center(SATELLITE), out / "phu-dinh-2", args.satellite_citizens)]  # fmt: skip
+    server, password, app = start_server(out, sites)
+    try:
+        for site in sites:
+            start_site(site, server, clock, args.sync_interval)
+        announce(sites, server, password, day, args.speed, out)
+        until = datetime.combine(day, day_time.fromisoformat(args.until), ZONE).timestamp() if args.until else None
+        threads = [threading.Thread(target=play, args=(site, day, clock, stop, until, args.seed + i), daemon=True)
+                   for i, site in enumerate(sites)]  # fmt: skip
+        threads.append(threading.Thread(target=save_tickets, args=(sites, out / "tickets", stop), daemon=True))
+        for t in threads:
+            t.start()
+        for t in threads[:-1]:
+            while t.is_alive() and not stop.is_set():
+                t.join(0.5)
+        if not stop.is_set():
+            time.sleep(2 * args.sync_interval + 1)  # the gateways' last pushes
+            summary(sites, server, app, day, args.until)
+            if args.until is None:
+                print("Hệ thống vẫn chạy; nhấn Ctrl-C để dừng. (still running; Ctrl-C to stop)", flush=True)
+                stop.wait()
+        stop.set()
+        time.sleep(1.0)  # the last tickets' pictures
+        return 0
+    finally:
+        shut_down(sites, server)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
+    p.add_argument("--speed", type=float, default=30.0, help="simulated seconds per real second (default 30)")
+    p.add_argument("--citizens", type=int, default=300, help="citizens at the main center (default 300)")
+    p.add_argument("--satellite-citizens", type=int, default=180, help="at the satellite point (default 180)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--until", default=None, help="stop when the simulated day reaches HH:MM (default: run on)")
+    p.add_argument("--sync-interval", type=float, default=5.0, help="seconds between a gateway's pushes")
+    p.add_argument("--out", type=Path, default=ROOT / "demo-run", help="where everything is kept (default demo-run/)")
+    return p.parse_args(argv)
+
+
+def tomorrow() -> date:
+    """The simulated day is tomorrow: its clock runs ahead of the boards' real one, so the
+    gateway's commands (which carry an expiry) are never stale to them."""
+    return datetime.now(ZONE).date() + timedelta(days=1)
+
+
+def start_server(out: Path, sites: list[Site]) -> tuple[WebServer, str, object]:
+    from server import accounts
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{out / 'server.db'}", secret_key=secrets.token_hex(16)))
+    password = secrets.token_urlsafe(9)
+    with app.extensions["hangcho.engine"].begin() as conn:
+        for site in sites:
+            c = site.config
+            accounts.add_center(conn, c.id, c.name, c.ward, "main" if site is sites[0] else c.name)
+            site.folder.mkdir(parents=True)
+            (site.folder / "sync-token").write_text(accounts.add_gateway(conn, c.id))
+        accounts.add_user(conn, "demo", password, "admin")
+    return WebServer(app, "127.0.0.1", free_port()).start(), password, app
+
+
+def start_site(site: Site, server: WebServer, clock: ScaledClock, sync_interval: float) -> None:
+    site.broker = Broker(site.config, site.folder / "broker")
+    site.http_port = free_port()
+    config_file = site.folder / "center.toml"
+    source = DEMO_CENTER if site.config.id == "phu-dinh" else SATELLITE
+    text = source.read_text(encoding="utf-8")  # the tickets' QR codes lead to this gateway's page
+    config_file.write_text(text.replace("[center]\n", f'[center]\npublic_url = "{site.url}"\n', 1), encoding="utf-8")
+    sim = ["--sim-start", datetime.fromtimestamp(clock.start, ZONE).strftime("%Y-%m-%dT%H:%M:%S%z"),
+           "--sim-factor", str(clock.factor), "--sim-anchor", str(clock.anchor),
+           "--sync-url", f"http://127.0.0.1:{server.port}/api/v1/sync",
+           "--sync-token-file", str(site.folder / "sync-token"), "--sync-interval", str(sync_interval)]  # fmt: skip
+    site.gateway = start_gateway(config_file, site.broker.port, site.broker.files.secrets, site.folder / "journal.db",
+                                 site.folder / "gateway.log", f"127.0.0.1:{site.http_port}", sim)  # fmt: skip
+    for d in site.config.devices:
+        board = HostBoard(site.folder / "boards" / d.id, d.role, d.id, site.config.id,
+                          ("127.0.0.1", site.broker.port), site.broker.password(d.id), {"tele_s": 10})  # fmt: skip
+        site.boards[d.id] = board.start()
+    acks = Acks(site.config, site.broker.port, site.broker.password("gateway"))
+    site.desk = BoardDesk(site.config, site.boards, acks)
+
+
+def announce(sites: list[Site], server: WebServer, password: str, day: date, speed: float, out: Path) -> None:
+    main, hours = sites[0], 9.5 * 3600 / speed / 60
+    lines = [
+        f"Hàng Chờ — bản chạy thử toàn hệ thống, ngày mô phỏng {day:%d/%m/%Y}, nhanh gấp {speed:g} lần "
+        f"(một ngày làm việc ≈ {hours:.0f} phút)",
+        f"  Bảng điều khiển tỉnh (province dashboard): http://127.0.0.1:{server.port}/?from={day} "
+        f"— đăng nhập demo / {password}",
+    ]
+    for site in sites:
+        n = sum(d.role == "counter" for d in site.config.devices)
+        lines.append(f"  {site.config.name}: màn hình phòng chờ (hall) {site.url}/hall · thiết bị {site.url}/devices "
+                     f"· {len(site.boards)} bo mạch, {n} quầy")  # fmt: skip
+    first = main.config.counters[0]
+    lines += [f"  Bàn làm việc quầy {first.number} (counter console): {main.url}/console — mã PIN {first.pin}",
+              f"  Vé đã in (printed tickets, PNG): {out / 'tickets'}",
+              "Nhấn Ctrl-C để dừng. (Ctrl-C stops)"]  # fmt: skip
+    print("\n".join(lines), flush=True)
+
+
+def play(site: Site, day: date, clock: ScaledClock, stop: threading.Event, until: float | None, seed: int) -> None:
+    def pace(simulated: float) -> None:
+        while not stop.is_set():
+            left = clock.wall(simulated) - time.time()
+            if until is not None and simulated > until:
+                raise Stopped
+            if left <= 0:
+                return
+            stop.wait(min(left, 0.5))
+        raise Stopped
+
+    with contextlib.suppress(Stopped):
+        simulate_day(site.config, site.desk.handle, day, Profile(citizens=site.citizens), seed, pace)
+
+
+def save_tickets(sites: list[Site], folder: Path, stop: threading.Event) -> None:
+    """Each ticket a kiosk printed (its printer's bytes, up to the cut) as a PNG."""
+    seen: dict[str, int] = {}
+    while not stop.wait(0.5):
+        for site in sites:
+            for d in site.config.devices:
+                if d.role != "kiosk":
+                    continue
+                data = site.boards[d.id].printed()
+                start = seen.get(f"{site.config.id}/{d.id}", 0)
+                while (cut := data.find(CUT, start)) >= 0:
+                    ticket = data[start : cut + len(CUT)]
+                    number = NUMBER.search(ticket)
+                    name = number.group(1).decode() if number else f"ticket-{site.tickets + 1}"
+                    path = folder / site.config.id / f"{name}.png"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(printed_png(ticket, PRINTERS[d.printer]))
+                    site.tickets += 1
+                    print(f"  [{site.config.id}] in vé {name} → {path}", flush=True)
+                    start = cut + len(CUT)
+                seen[f"{site.config.id}/{d.id}"] = start
+
+
+def summary(sites: list[Site], server: WebServer, app, day: date, until: str | None) -> None:
+    if until:
+        print(f"Đã đến {until} ngày {day:%d/%m/%Y} (the simulated day reached {until}):", flush=True)
+    else:
+        print(f"Hết ngày làm việc {day:%d/%m/%Y} (the simulated day is over):", flush=True)
+    on_server = issued_on_server(app, day)
+    for site in sites:
+        print(f"  {site.config.name}: {site.desk.issued} số đã phát, {site.tickets} vé đã in, "
+              f"máy chủ tỉnh nhận {on_server.get(site.config.id, 0)} số", flush=True)  # fmt: skip
+    print(f"  Số liệu tổng hợp: http://127.0.0.1:{server.port}/?from={day}", flush=True)
+
+
+def issued_on_server(app, day: date) -> dict[str, int]:
+    """Tickets per center in the central server's hourly totals for the day."""
+    from sqlalchemy import func, select
+
+    from server import schema
+
+    h = schema.hourly
+    query = select(h.c.center_id, func.sum(h.c.issued)).where(h.c.day == day.isoformat()).group_by(h.c.center_id)
+    with app.extensions["hangcho.engine"].connect() as conn:
+        return {center: int(n) for center, n in conn.execute(query)}
+
+
+def shut_down(sites: list[Site], server: WebServer) -> None:
+    for site in sites:
+        if site.desk is not None:
+            site.desk.acks.close()
+        for board in site.boards.values():
+            board.stop()
+        if site.gateway is not None and site.gateway.poll() is None:
+            site.gateway.terminate()
+            site.gateway.wait(timeout=15)
+        if site.broker is not None:
+            site.broker.stop()
+    server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
