@@ -62,6 +62,7 @@ class Site:
     boards: dict[str, HostBoard] = field(default_factory=dict)
     desk: BoardDesk | None = None
     tickets: int = 0  # pictures saved
+    late_s: float = 0.0  # how far behind its simulated clock the people ran, at most (real seconds)
 
     @property
     def url(self) -> str:
@@ -192,6 +193,7 @@ def play(site: Site, day: date, clock: ScaledClock, stop: threading.Event, until
             if until is not None and simulated > until:
                 raise Stopped
             if left <= 0:
+                site.late_s = max(site.late_s, -left)
                 return
             stop.wait(min(left, 0.5))
         raise Stopped
@@ -231,7 +233,8 @@ def summary(sites: list[Site], server: WebServer, app, day: date, until: str | N
     on_server = issued_on_server(app, day)
     for site in sites:
         print(f"  {site.config.name}: {site.desk.issued} số đã phát, {site.tickets} vé đã in, "
-              f"máy chủ tỉnh nhận {on_server.get(site.config.id, 0)} số", flush=True)  # fmt: skip
+              f"máy chủ tỉnh nhận {on_server.get(site.config.id, 0)} số; người mô phỏng trễ tối đa "
+              f"{site.late_s:.1f} s (simulated people at most {site.late_s:.1f} s late)", flush=True)  # fmt: skip
     print(f"  Số liệu tổng hợp: http://127.0.0.1:{server.port}/?from={day}", flush=True)
 
 

@@ -25,8 +25,18 @@ KEYPAD = ("123A", "456B", "789C", "*0#D")
 
 
 class HostBoard:
-    def __init__(self, folder: Path, role: str, device: str, center: str, broker: tuple[str, int], password: str,
-                 extra: dict | None = None, board: str = "esp32-devkitc", trace_pins: tuple[int, ...] = ()):  # fmt: skip
+    def __init__(
+        self,
+        folder: Path,
+        role: str,
+        device: str,
+        center: str,
+        broker: tuple[str, int],
+        password: str,
+        extra: dict | None = None,
+        board: str = "esp32-devkitc",
+        trace_pins: tuple[int, ...] = (),
+    ):
         self.folder, self.role, self.device = folder, role, device
         self.profile = boards.load(board)
         self.pins = self.profile.pins(role)
@@ -67,15 +77,16 @@ class HostBoard:
         (self.folder / "pins" / str(gpio)).write_text("1")
         time.sleep(hold_s)
 
-    def key(self, key: str) -> None:
-        """Hold a key of the 4x4 keypad for a moment, as a finger would."""
+    def key(self, key: str, hold_s: float = 0.25) -> None:
+        """Hold a key of the 4x4 keypad for a moment, as a finger would (the firmware wants it
+        stable for 45 ms down and up)."""
         row = next(r for r, line in enumerate(KEYPAD) if key in line)
         col = KEYPAD[row].index(key)
         rows, cols = self.pins["keypad"]["rows"], self.pins["keypad"]["cols"]
         (self.folder / "matrix").write_text(f"{rows[row]} {cols[col]}\n")
-        time.sleep(0.25)
+        time.sleep(hold_s)
         (self.folder / "matrix").write_text("")
-        time.sleep(0.2)
+        time.sleep(hold_s * 0.8)
 
     def wifi(self, up: bool) -> None:
         (self.folder / "wifi").write_text("up" if up else "down")

@@ -2,7 +2,7 @@
 "use strict";
 const ROLES = { kiosk: "Máy lấy số", counter: "Bảng quầy", hall: "Màn hình phòng chờ" };
 const STATES = { online: "Trực tuyến", lost: "Mất kết nối", unknown: "Chưa thấy" };
-const PAPER = { ok: "Đủ", low: "Sắp hết", out: "Hết" };
+const PAPER = { ok: "Đủ", low: "Sắp hết", out: "Hết", unknown: "Chưa rõ" };
 
 function cell(row, text, cls) {
   const td = row.insertCell();
