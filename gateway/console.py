@@ -22,6 +22,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from . import protocol as p
 from .dispatch import DispatchError
+from .journal import JournalError
 
 console = Blueprint("console", __name__, url_prefix="/console")
 MAX_FAILURES = 5
@@ -127,7 +128,14 @@ def action():
         return jsonify({"ok": False, "error": "signed_out", "message": "Hết phiên, vui lòng đăng nhập lại."}), 401
     if not _csrf_ok():
         return jsonify({"ok": False, "error": "csrf", "message": "Phiên không hợp lệ, tải lại trang."}), 400
-    body = request.get_json(silent=True) or {}
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes
+        body = []
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        return jsonify({"ok": False, "error": "malformed", "message": "Yêu cầu phải là một đối tượng JSON."}), 400
     request_id = body.pop("request_id", None)
     if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
         return jsonify({"ok": False, "error": "malformed", "message": "Thiếu mã yêu cầu (request_id)."}), 400
@@ -140,6 +148,9 @@ def action():
         outcome = current_app.config["SUBMIT"](command)
     except TimeoutError:
         return jsonify({"ok": False, "error": "timeout", "message": "Máy chủ bận, thử lại."}), 503
+    except JournalError:  # e.g. the disk is full: nothing was recorded, the staff may try again
+        message = "Máy chủ không lưu được thao tác (ổ đĩa đầy?), thử lại sau."
+        return jsonify({"ok": False, "error": "journal", "message": message}), 503
     status = 200 if not isinstance(outcome, DispatchError) else 409
     return jsonify(p.ack(event_id, outcome)), status
 

@@ -45,6 +45,10 @@ Batch = tuple[str | None, tuple[Event, ...]]  # (idempotency key, one command's 
 class JournalError(RuntimeError):
     """The journal could not make events durable (disk full, I/O error...)."""
 
+    def __init__(self, message: str, disk_full: bool = False):
+        super().__init__(message)
+        self.disk_full = disk_full  # SQLITE_FULL: no room left on the journal's file system
+
 
 class Journal:
     def __init__(self, path: str | Path):
@@ -87,7 +91,9 @@ class Journal:
                 else:
                     conn.executemany(_INSERT, rows)
         except sqlite3.Error as e:
-            raise JournalError(f"không ghi được nhật ký {self.path} (cannot write the journal): {e}") from e
+            # SQLite rolls the transaction back: the file holds exactly the commits before this one.
+            full = getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            raise JournalError(f"không ghi được nhật ký {self.path} (cannot write the journal): {e}", full) from e
         self._seq, self._cmd, self._day = seq, cmd, day
         if days:
             self._day_seq = days[-1][1]

@@ -8,12 +8,19 @@ displays of the counters and the hall. A message that cannot be used is
 logged with its reason and changes nothing. The MQTT session is persistent
 (clean_session off, QoS 1), so events published while the gateway is down
 wait in the broker; boards also resend until acknowledged.
+
+If the journal cannot be written (a full disk), nothing is acknowledged: the
+boards keep resending, the worker retries at most once a second, and the
+log says so once when it starts and once when writing works again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +46,7 @@ from .voice import Announcer
 log = logging.getLogger("hangcho.gateway")
 GROUP_MAX = 200
 ALERT_EVERY_S = 30.0
+JOURNAL_RETRY_S = 1.0  # while the journal cannot be written: each failed group costs a replay of the day
 
 
 @dataclass(slots=True)
@@ -77,6 +85,7 @@ class GatewayService:
         self.devices = {dev.id: dev for dev in config.devices}
         self.registry = Registry(config)
         self._alerts: dict[tuple[str, str], dict] = {}
+        self._journal_down: dict[str, Any] | None = None  # since when, what was logged, how many went unacked
         self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
         self.hub.publish("hall", hall_view(dispatcher.state, self.hall_calls))
         self._inbox: queue.Queue = queue.Queue()
@@ -102,6 +111,7 @@ class GatewayService:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = lambda *args: self.connected.set()
+        client.on_socket_open = _no_delay
         return client
 
     def _topic(self, device: str, leaf: str) -> str:
@@ -152,7 +162,10 @@ class GatewayService:
             try:
                 item = self._inbox.get(timeout=ALERT_EVERY_S)
             except queue.Empty:
-                self.check_alerts()
+                try:
+                    self.check_alerts()
+                except Exception:  # a report that cannot be built must not stop the queue
+                    log.exception("could not check the alerts")
                 continue
             if item is None:
                 break
@@ -170,6 +183,8 @@ class GatewayService:
                 self.handle_group(group)
             except Exception:  # the service must outlive one bad group; nothing was acked
                 log.exception("could not handle %d messages", len(group))
+            if self._journal_down is not None:  # let the resends gather into one group, not one replay each
+                self._stop.wait(JOURNAL_RETRY_S)
 
     def submit(self, command: Any, timeout: float = 10.0) -> Decision | DispatchError:
         """Run a command from the console through the worker, like a keypad's: same journal, same
@@ -207,11 +222,14 @@ class GatewayService:
             with self._lock:
                 outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands])
         except JournalError as e:
-            log.error("journal write failed, %d events not acknowledged: %s", len(commands), e)
+            self._journal_failed(e, len(commands))
             for source, _, _ in commands:
                 if isinstance(source, ConsoleRequest):
                     source.future.set_exception(e)
             return
+        wrote = any(isinstance(o, Decision) and not o.duplicate and o.events for o in outcomes)
+        if wrote:
+            self._journal_back()
         for (source, event_id, _), outcome in zip(commands, outcomes, strict=True):
             self._effects(source, outcome, now)
             if isinstance(source, ConsoleRequest):
@@ -220,8 +238,34 @@ class GatewayService:
                 if isinstance(outcome, DispatchError):
                     log.info("refused %s from %s: %s", event_id, source.id, outcome.en)
                 self._publish(source.id, "ack", p.ack(event_id, outcome))
-        if any(isinstance(o, Decision) and not o.duplicate and o.events for o in outcomes):
+        if wrote:
             self.hub.publish("hall", hall_view(self.dispatcher.state, self.hall_calls))
+
+    def _journal_failed(self, e: JournalError, count: int) -> None:
+        """Log each kind of failure once per outage, not once per resend."""
+        path, reason = self.dispatcher.journal.path, str(e.__cause__ or e)
+        down = self._journal_down
+        if down is None:
+            down = self._journal_down = {"since": time.monotonic(), "logged": set(), "unacked": 0}
+        down["unacked"] += count
+        if reason in down["logged"]:
+            return
+        down["logged"].add(reason)
+        if e.disk_full:
+            what, then = f"disk full at {path} ({reason}, {_free_kib(path)} KiB free)", "waiting for space"
+        else:
+            what, then = f"cannot write {path} ({reason})", "retrying"
+        log.error("journal: %s; nothing is acknowledged, the boards keep resending; %s", what, then)
+
+    def _journal_back(self) -> None:
+        down, self._journal_down = self._journal_down, None
+        if down is not None:
+            log.warning(
+                "journal: writing again at %s after %.0f s; %d messages (resends included) went unacked meanwhile",
+                self.dispatcher.journal.path,
+                time.monotonic() - down["since"],
+                down["unacked"],
+            )
 
     def _event(self, device: Device, payload: bytes, commands: list) -> None:
         try:
@@ -312,3 +356,18 @@ class GatewayService:
         for dev in self.config.devices:
             if dev.role == "counter" and dev.counter == counter:
                 self._publish(dev.id, "display", body, retain=True)
+
+
+def _free_kib(path) -> int | str:
+    try:
+        return shutil.disk_usage(path.parent).free // 1024
+    except OSError:
+        return "?"
+
+
+def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """Nagle off: a print and the ack after it go out at once. With Nagle the ack waits for the
+    broker's TCP ack of the print, which Linux delays until the broker has something to send,
+    often the next press: 20 ms at 50 presses/s (docs/performance.md)."""
+    with contextlib.suppress(AttributeError, OSError):  # a proxy or WebSocket transport: no TCP option
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

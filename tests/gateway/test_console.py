@@ -80,3 +80,20 @@ def test_sign_out(console):
     csrf = csrf_of(console)
     console.post("/console/logout", data={"csrf": csrf})
     assert console.get("/console/state").status_code == 401
+
+
+def test_a_full_journal_is_a_clear_503_and_nothing_changes(console, gateway):
+    sign_in(console)
+    csrf = csrf_of(console)
+    db = gateway.dispatcher.journal.db
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")  # SQLITE_FULL
+    for i in range(1000):  # open and pause until the journal's last page is full
+        before = gateway.dispatcher.state.counters[1].status
+        answer = act(console, csrf, ("open", "pause")[i % 2], f"{i:016x}")
+        if answer.status_code != 200:
+            break
+    assert answer.status_code == 503 and answer.get_json()["error"] == "journal", answer.get_json()
+    assert "ổ đĩa đầy" in answer.get_json()["message"]
+    assert gateway.dispatcher.state.counters[1].status == before  # nothing was recorded, nothing changed
+    db.execute("PRAGMA max_page_count = 1073741823")
+    assert act(console, csrf, ("open", "pause")[i % 2], "ffffffffffffffff").get_json()["ok"]

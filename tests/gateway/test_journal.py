@@ -129,6 +129,34 @@ def test_a_failed_group_write_leaves_the_state_as_the_journal_has_it(dispatcher,
     assert dispatcher.state.snapshot() == before
 
 
+def test_a_full_disk_is_told_apart_and_changes_nothing(dispatcher):
+    dispatcher.handle(IssueTicket("A"), MORNING)
+    db = dispatcher.journal.db
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")  # SQLITE_FULL, for real
+    before, issued = dispatcher.state.snapshot(), 1
+    with pytest.raises(JournalError) as failed:
+        for i in range(500):
+            before = dispatcher.state.snapshot()
+            dispatcher.handle(IssueTicket("A", key=f"k{i}"), MORNING + i)
+            issued += 1
+    assert failed.value.disk_full and "disk is full" in str(failed.value)
+    assert dispatcher.state.snapshot() == before
+    d = reopen(dispatcher)
+    try:
+        assert len(d.state.tickets) == issued
+        assert d.journal.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        d.close()
+
+
+def test_other_write_errors_are_not_a_full_disk(dispatcher, journal_path):
+    with sqlite3.connect(journal_path) as db:
+        db.execute("CREATE TRIGGER io_error BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    with pytest.raises(JournalError) as failed:
+        dispatcher.handle(IssueTicket("A"), MORNING)
+    assert not failed.value.disk_full
+
+
 def test_a_refused_command_writes_nothing(dispatcher):
     dispatcher.handle(IssueTicket("A"), MORNING)
     rows = dispatcher.journal.last_seq()
