@@ -26,13 +26,14 @@ from .config import CenterConfig, Device
 PREFIX = "hangcho"
 VERSION = "v1"
 MAX_PAYLOAD = 2048  # bytes: the largest event a board sends is about 150
+MAX_DEPTH = 16  # of a payload's nesting: boards send flat JSON; the registry keeps info and tele as sent
 FROM_DEVICE = ("status", "info", "tele", "evt")
 TO_DEVICE = ("ack", "display", "cmd")
 COMMANDS = ("print", "identify", "reboot", "update", "config")
 COMMAND_TTL_S = 30.0  # a command not delivered within this is dropped by the board, never shown late
 STATUS_ONLINE, STATUS_LOST = "online", "lost"
 
-_EVENT_ID = re.compile(r"([a-z0-9][a-z0-9-]{0,31}):(\d{1,10}):(\d{1,10})")
+_EVENT_ID = re.compile(r"([a-z0-9][a-z0-9-]{0,31}):([0-9]{1,10}):([0-9]{1,10})")  # [0-9]: \d is any script's digit
 
 
 class ProtocolError(ValueError):
@@ -67,9 +68,24 @@ def load_json(payload: bytes) -> dict[str, Any]:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ProtocolError(f"payload is not UTF-8 JSON: {e}") from None
+    except RecursionError:  # 2,048 bytes hold a thousand nested brackets: deeper than json.loads goes
+        raise ProtocolError(f"payload is nested more than {MAX_DEPTH} deep") from None
     if not isinstance(data, dict):
         raise ProtocolError("payload is not a JSON object")
+    if _deeper_than(data, MAX_DEPTH):
+        raise ProtocolError(f"payload is nested more than {MAX_DEPTH} deep")
     return data
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def event_command(config: CenterConfig, device: Device, payload: bytes) -> tuple[str, d.Command]:

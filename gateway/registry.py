@@ -58,8 +58,8 @@ class Registry:
             if entry.status != "online":
                 alerts.append({"device": device.id, "kind": "offline", "since": entry.status_since,
                                "message": f"Thiết bị {device.id} ({device.role}) mất kết nối"})  # fmt: skip
-            paper = entry.tele.get("paper")
-            if device.role == "kiosk" and paper in PAPER_ALERTS:
+            paper = entry.tele.get("paper")  # whatever the board sent: a list or an object is no alert, and no crash
+            if device.role == "kiosk" and isinstance(paper, str) and paper in PAPER_ALERTS:
                 alerts.append({"device": device.id, "kind": f"paper_{paper}",
                                "message": f"Máy in của {device.id} {PAPER_ALERTS[paper]}"})  # fmt: skip
         return alerts

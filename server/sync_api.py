@@ -48,6 +48,21 @@ def ok(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), 200, mimetype="application/json")
 
 
+def _holds_nul(raw: bytes) -> bool:
+    """Whether a string of the body holds a NUL character (\\u0000): PostgreSQL's jsonb, which gets
+    the whole body, cannot store one, so both databases refuse it. `\\\\u0000` is a backslash
+    followed by the text u0000, not a NUL."""
+    at = raw.find(b"\\u0000")
+    while at != -1:
+        start = at
+        while start and raw[start - 1] == 0x5C:  # the backslashes before this one
+            start -= 1
+        if (at - start) % 2 == 0:
+            return True
+        at = raw.find(b"\\u0000", at + 1)
+    return False
+
+
 def _connection(engine):
     """PostgreSQL: the sync pool's autocommit connection, the batch being one statement (one round
     trip, no BEGIN/COMMIT). SQLite: one transaction around the few statements."""
@@ -71,6 +86,8 @@ def sync() -> Response:
         center = current_app.extensions["hangcho.tokens"].center(conn, auth.removeprefix("Bearer ").strip())
         if center is None:
             return error(401, "unauthorized", "unknown, wrong or revoked gateway token")
+        if _holds_nul(raw):
+            return error(400, "invalid", "a string holds \\u0000 (NUL), which the database cannot store", "body")
         try:
             batch = check_batch(orjson.loads(raw))
         except orjson.JSONDecodeError as e:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway import protocol
+from gateway.journal import JournalError
 from gateway.ticket import blocks_rev, static_blocks
 
 
@@ -118,7 +121,7 @@ def test_malformed_and_oversized_events_are_refused_with_a_reason(gateway, board
 def test_an_unknown_device_is_refused_and_logged(gateway, boards, caplog):
     caplog.set_level(logging.WARNING, logger="hangcho.gateway")
     ghost = boards("ghost", user="gateway")  # only the gateway's own account can reach that topic
-    ghost.publish("evt", json.dumps({"id": "ghost:1:1", "kind": "press", "button": 0}))
+    ghost.publish("evt", json.dumps({"id": "ghost:1:1", "kind": "press", "button": 0}).encode())
     kiosk = boards("kiosk-1")
     kiosk.ack_for(kiosk.press())
     assert any("unknown device 'ghost'" in r.getMessage() for r in caplog.records)
@@ -200,3 +203,28 @@ def test_a_kiosk_with_stale_blocks_gets_every_block(gateway, boards):
     kiosk.publish("info", json.dumps({"role": "kiosk", "blocks_rev": done["rev"]}))
     kiosk.ack_for(kiosk.press())  # a sentinel
     assert kiosk.all("cmd/config") == []  # an up-to-date kiosk gets nothing again
+
+
+def test_a_full_journal_acks_nothing_logs_once_and_recovers(gateway, boards, caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="hangcho.gateway")
+    kiosk = boards("kiosk-1")
+
+    def full(batches):
+        raise JournalError("cannot write", disk_full=True) from sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(gateway.dispatcher.journal, "append", full)
+    press = (
+        protocol.topic("test", "kiosk-1", "evt"),
+        json.dumps({"id": "kiosk-1:1:5", "kind": "press", "button": 0}).encode(),
+    )
+    for _ in range(3):  # the press and two resends, on the full disk
+        gateway.handle_group([press])
+    monkeypatch.undo()  # space is back
+    gateway.handle_group([press])
+    assert kiosk.ack_for("kiosk-1:1:5")["ticket"] == "A001"
+    kiosk.ack_for(kiosk.press(seq=6))  # a sentinel: any ack of the failed tries would have come before it
+    assert [a["id"] for a in kiosk.all("ack")] == ["kiosk-1:1:5", "kiosk-1:1:6"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("journal: ")]
+    path = gateway.dispatcher.journal.path
+    assert len(lines) == 2 and lines[0].startswith(f"journal: disk full at {path} (database or disk is full, ")
+    assert lines[0].endswith("waiting for space") and lines[1].startswith(f"journal: writing again at {path} after")
