@@ -194,7 +194,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for key, values in figures.items():
         median = statistics.median(values)
-        precise = key.endswith(("_ms", "_min", "_pct", "_mb", "_kb")) or "_ms_" in key
+        precise = key.endswith(("_ms", "_min", "_pct", "_mb", "_kb")) or "_ms_" in key or "_kb_" in key
         results[key] = round(median, 3) if precise else round(median)
     results["durable_vs_raw_fsync"] = round(results["durable_events_per_s"] / results["raw_fsync_per_s"], 3)
     results["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
