@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncproto import VERSION
+from syncproto import MAX_BUCKETS, VERSION
 
 from ..config import CenterConfig
 from ..dispatch.events import DayOpened
@@ -75,13 +75,14 @@ class Outbox:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return default if row is None else row[0]
 
-    def add(self, body: dict[str, Any], upto: int, now: float) -> None:
+    def add(self, bodies: list[dict[str, Any]], upto: int, now: float) -> None:
+        """The batches of one build, all or none (consecutive seqs)."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("INSERT INTO outbox (seq, body, created_at) VALUES (?, ?, ?)",
-                            [body["seq"], json.dumps(body, ensure_ascii=False), now])  # fmt: skip
+            self.db.executemany("INSERT INTO outbox (seq, body, created_at) VALUES (?, ?, ?)",
+                                [(b["seq"], json.dumps(b, ensure_ascii=False), now) for b in bodies])  # fmt: skip
             self.db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                                [("next_seq", body["seq"] + 1), ("upto", upto)])  # fmt: skip
+                                [("next_seq", bodies[-1]["seq"] + 1), ("upto", upto)])  # fmt: skip
 
     def oldest(self) -> dict[str, Any] | None:
         row = self.db.execute("SELECT body FROM outbox ORDER BY seq LIMIT 1").fetchone()
@@ -165,10 +166,13 @@ class Sync:
         if not self.touched and not self.touched_counters:
             return
         seq = self.outbox.meta("next_seq", 1)
-        body = {"version": VERSION, "center": self.config.id, "seq": seq,
-                "buckets": buckets(self.state, self.touched, self.zone),
-                "counters": counter_days(self.state, self.touched_counters)}  # fmt: skip
-        self.outbox.add(body, self.folded, self.clock())
+        rows = buckets(self.state, self.touched, self.zone)
+        days = counter_days(self.state, self.touched_counters)
+        n = max(1, -(-len(rows) // MAX_BUCKETS), -(-len(days) // MAX_BUCKETS))  # the server takes 500 a batch
+        bodies = [{"version": VERSION, "center": self.config.id, "seq": seq + i,
+                   "buckets": rows[i * MAX_BUCKETS : (i + 1) * MAX_BUCKETS],
+                   "counters": days[i * MAX_BUCKETS : (i + 1) * MAX_BUCKETS]} for i in range(n)]  # fmt: skip
+        self.outbox.add(bodies, self.folded, self.clock())
         self.touched.clear()
         self.touched_counters.clear()
 

@@ -168,3 +168,24 @@ def test_a_transferred_ticket_leaves_its_first_services_bucket(server, journaled
         **{k: v for k, v in server.rows().items() if k[2] == "A"},
     }
     sync.close()
+
+
+def test_a_build_bigger_than_a_batch_goes_in_several(server, journaled_desk, tmp_path, monkeypatch):
+    import gateway.sync.sender as sender
+
+    monkeypatch.setattr(sender, "MAX_BUCKETS", 2)  # the server's 500, made small enough to reach
+    desk = journaled_desk
+    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
+                interval_s=0.01)  # fmt: skip
+    desk(OpenCounter(1))
+    for i in range(8):  # A and B over three hours: six buckets
+        desk.issue("AB"[i % 2], after=1500)
+    a_morning(desk, tickets=2, served=3)
+    sync.fold()
+    sync.build()
+    waiting = sync.outbox.pending()
+    assert waiting >= 3
+    drain(sync)
+    assert server.rows() == expected(desk.state, sync.zone)
+    assert server.counters() == expected_counters(desk.state)
+    sync.close()
