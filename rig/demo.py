@@ -33,12 +33,12 @@ from gateway.clock import ScaledClock
 from gateway.config import DEMO_CENTER, PRINTERS, CenterConfig, load_center
 from gateway.simulation import Profile, simulate_day
 from gateway.ticket import printed_png
-from gateway.web import WebServer
 from tech.hostboard import HostBoard
 
 from .broker import Broker, free_port
 from .gateway import start_gateway
 from .people import Acks, BoardDesk
+from .province import Province
 
 ROOT = Path(__file__).resolve().parent.parent
 SATELLITE = DEMO_CENTER.with_name("demo-satellite.toml")
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sites = [Site(load_center(DEMO_CENTER), out / "phu-dinh", args.citizens),
              Site(load_center(SATELLITE), out / "phu-dinh-2", args.satellite_citizens)]  # fmt: skip
-    server, password, app = start_server(out, sites)
+    server, password = start_server(out, sites)
     try:
         for site in sites:
             start_site(site, server, clock, args.sync_interval)
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 t.join(0.5)
         if not stop.is_set():
             time.sleep(2 * args.sync_interval + 1)  # the gateways' last pushes
-            summary(sites, server, app, day, args.until)
+            summary(sites, server, day, args.until)
             if args.until is None:
                 print("Hệ thống vẫn chạy; nhấn Ctrl-C để dừng. (still running; Ctrl-C to stop)", flush=True)
                 stop.wait()
@@ -129,24 +129,22 @@ def tomorrow() -> date:
     return datetime.now(ZONE).date() + timedelta(days=1)
 
 
-def start_server(out: Path, sites: list[Site]) -> tuple[WebServer, str, object]:
+def start_server(out: Path, sites: list[Site]) -> tuple[Province, str]:
+    """The central server with both sites (the second a satellite of the first) and a demo admin."""
     from server import accounts
-    from server.app import create_app
-    from server.settings import Settings
 
-    app = create_app(Settings(database_url=f"sqlite:///{out / 'server.db'}", secret_key=secrets.token_hex(16)))
+    satellites = {site.config.id: site.config.name for site in sites[1:]}
+    province = Province(f"sqlite:///{out / 'server.db'}", [site.config for site in sites], satellites)
+    for site in sites:
+        site.folder.mkdir(parents=True)
+        (site.folder / "sync-token").write_text(province.tokens[site.config.id])
     password = secrets.token_urlsafe(9)
-    with app.extensions["hangcho.engine"].begin() as conn:
-        for site in sites:
-            c = site.config
-            accounts.add_center(conn, c.id, c.name, c.ward, "main" if site is sites[0] else c.name)
-            site.folder.mkdir(parents=True)
-            (site.folder / "sync-token").write_text(accounts.add_gateway(conn, c.id))
+    with province.engine.begin() as conn:
         accounts.add_user(conn, "demo", password, "admin")
-    return WebServer(app, "127.0.0.1", free_port()).start(), password, app
+    return province.start(), password
 
 
-def start_site(site: Site, server: WebServer, clock: ScaledClock, sync_interval: float) -> None:
+def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: float) -> None:
     site.broker = Broker(site.config, site.folder / "broker")
     site.http_port = free_port()
     config_file = site.folder / "center.toml"
@@ -155,7 +153,7 @@ def start_site(site: Site, server: WebServer, clock: ScaledClock, sync_interval:
     config_file.write_text(text.replace("[center]\n", f'[center]\npublic_url = "{site.url}"\n', 1), encoding="utf-8")
     sim = ["--sim-start", datetime.fromtimestamp(clock.start, ZONE).strftime("%Y-%m-%dT%H:%M:%S%z"),
            "--sim-factor", str(clock.factor), "--sim-anchor", str(clock.anchor),
-           "--sync-url", f"http://127.0.0.1:{server.port}/api/v1/sync",
+           "--sync-url", server.url,
            "--sync-token-file", str(site.folder / "sync-token"), "--sync-interval", str(sync_interval)]  # fmt: skip
     site.gateway = start_gateway(config_file, site.broker.port, site.broker.files.secrets, site.folder / "journal.db",
                                  site.folder / "gateway.log", f"127.0.0.1:{site.http_port}", sim)  # fmt: skip
@@ -167,7 +165,7 @@ def start_site(site: Site, server: WebServer, clock: ScaledClock, sync_interval:
     site.desk = BoardDesk(site.config, site.boards, acks)
 
 
-def announce(sites: list[Site], server: WebServer, password: str, day: date, speed: float, out: Path) -> None:
+def announce(sites: list[Site], server: Province, password: str, day: date, speed: float, out: Path) -> None:
     main, hours = sites[0], 9.5 * 3600 / speed / 60
     lines = [
         f"Hàng Chờ — bản chạy thử toàn hệ thống, ngày mô phỏng {day:%d/%m/%Y}, nhanh gấp {speed:g} lần "
@@ -225,12 +223,12 @@ def save_tickets(sites: list[Site], folder: Path, stop: threading.Event) -> None
                 seen[f"{site.config.id}/{d.id}"] = start
 
 
-def summary(sites: list[Site], server: WebServer, app, day: date, until: str | None) -> None:
+def summary(sites: list[Site], server: Province, day: date, until: str | None) -> None:
     if until:
         print(f"Đã đến {until} ngày {day:%d/%m/%Y} (the simulated day reached {until}):", flush=True)
     else:
         print(f"Hết ngày làm việc {day:%d/%m/%Y} (the simulated day is over):", flush=True)
-    on_server = issued_on_server(app, day)
+    on_server = server.issued(day.isoformat())
     for site in sites:
         print(f"  {site.config.name}: {site.desk.issued} số đã phát, {site.tickets} vé đã in, "
               f"máy chủ tỉnh nhận {on_server.get(site.config.id, 0)} số; người mô phỏng trễ tối đa "
@@ -238,19 +236,7 @@ def summary(sites: list[Site], server: WebServer, app, day: date, until: str | N
     print(f"  Số liệu tổng hợp: http://127.0.0.1:{server.port}/?from={day}", flush=True)
 
 
-def issued_on_server(app, day: date) -> dict[str, int]:
-    """Tickets per center in the central server's hourly totals for the day."""
-    from sqlalchemy import func, select
-
-    from server import schema
-
-    h = schema.hourly
-    query = select(h.c.center_id, func.sum(h.c.issued)).where(h.c.day == day.isoformat()).group_by(h.c.center_id)
-    with app.extensions["hangcho.engine"].connect() as conn:
-        return {center: int(n) for center, n in conn.execute(query)}
-
-
-def shut_down(sites: list[Site], server: WebServer) -> None:
+def shut_down(sites: list[Site], server: Province) -> None:
     for site in sites:
         if site.desk is not None:
             site.desk.acks.close()
@@ -261,7 +247,7 @@ def shut_down(sites: list[Site], server: WebServer) -> None:
             site.gateway.wait(timeout=15)
         if site.broker is not None:
             site.broker.stop()
-    server.stop()
+    server.close()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ days in a row (the server away each day) and a second center. On SQLite and on P
 
 from __future__ import annotations
 
-import socket
 import time
 import tomllib
 from collections import Counter
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+import rig.province
 from faults.checker import FULL, Score, integrity, rounds
 from gateway.config import DEMO_CENTER, CenterConfig, center_from_dict
 from gateway.dispatch.state import DONE, State
@@ -38,10 +38,7 @@ from gateway.dispatcher import Dispatcher, replay
 from gateway.simulation import Profile, day_report, simulate_day
 from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Reply, Sync, http_post
-from gateway.web import WebServer
-from server import accounts, reports, schema
-from server.app import close, create_app
-from server.settings import Settings
+from server import reports, schema
 from syncproto import BUCKET_FIELDS, COUNTER_FIELDS, empty_bucket, empty_counter_day
 
 FAULT = "server away for a day"
@@ -50,27 +47,8 @@ REPORTED = ("issued", "served", "resolved", "forwarded", "returned", "no_show")
 
 
 # -- the province: the real server, stopped and started on one port -------------------------------
-class Province:
-    def __init__(self, url: str, centers: list[CenterConfig]):
-        self.app = create_app(Settings(database_url=url, secret_key="test"))
-        self.engine = self.app.extensions["hangcho.engine"]
-        with self.engine.begin() as conn:
-            for c in centers:
-                accounts.add_center(conn, c.id, c.name, c.ward)
-            self.tokens = {c.id: accounts.add_gateway(conn, c.id) for c in centers}
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/api/v1/sync"
-        self.web = None  # away until started: nothing listens on the port
-
-    def start(self) -> None:
-        self.web = WebServer(self.app, "127.0.0.1", self.port).start()
-
-    def stop(self) -> None:
-        if self.web is not None:
-            self.web.stop()
-            self.web = None
+class Province(rig.province.Province):
+    """The real server on one port, and what the test reads from it."""
 
     def hourly(self, center: str, day: str) -> dict[tuple, dict]:
         query = select(schema.hourly).where(schema.hourly.c.center_id == center, schema.hourly.c.day == day)
@@ -100,10 +78,6 @@ class Province:
             return reports.center_report(
                 conn, {"id": center}, day, day, time.time(), self.app.extensions["hangcho.settings"]
             )
-
-    def close(self) -> None:
-        self.stop()
-        close(self.app)
 
 
 # -- a center's gateway: the Pi, its journal, its sender, a simulated clock ------------------------

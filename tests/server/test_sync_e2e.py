@@ -4,63 +4,44 @@ and a gateway restart. After recovery every hourly total on the server is exact.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from sqlalchemy import select
 
 from gateway.dispatch import Complete, OpenCounter, Rate, StartService, Transfer
 from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Sync
-from gateway.web import WebServer
-from server import accounts, schema
-from server.app import close, create_app
-from server.settings import Settings
+from rig.province import Province
+from server import schema
 from syncproto import BUCKET_FIELDS, COUNTER_FIELDS
 
 
-class Server:
-    """The central server on a fixed port, that a test can stop and start again."""
+class Server(Province):
+    """The central server with the test center, and what its tables hold."""
 
-    def __init__(self, url: str):
-        self.app = create_app(Settings(database_url=url, secret_key="test"))
-        with self.app.extensions["hangcho.engine"].begin() as conn:
-            accounts.add_center(conn, "test", "Trung tâm thử nghiệm", "Phường Thử")
-            self.token = accounts.add_gateway(conn, "test")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/api/v1/sync"
-        self.web = None
-
-    def start(self) -> None:
-        self.web = WebServer(self.app, "127.0.0.1", self.port).start()
-
-    def stop(self) -> None:
-        self.web.stop()
+    def __init__(self, url: str, center):
+        super().__init__(url, [center])
+        self.token = self.tokens[center.id]
 
     def rows(self) -> dict[tuple, dict]:
-        with self.app.extensions["hangcho.engine"].connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(select(schema.hourly)).mappings().all()
         return {(r["day"], r["hour"], r["service"]): {f: r[f] for f in BUCKET_FIELDS} for r in rows}
 
     def counters(self) -> dict[tuple, dict]:
-        with self.app.extensions["hangcho.engine"].connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(select(schema.counter_days)).mappings().all()
         return {(r["day"], r["counter"]): {f: r[f] for f in COUNTER_FIELDS} for r in rows}
 
     def snapshot(self) -> dict:
-        with self.app.extensions["hangcho.engine"].connect() as conn:
+        with self.engine.connect() as conn:
             return conn.execute(select(schema.snapshots.c.body)).scalar_one()
 
 
 @pytest.fixture
-def server(server_db):
-    s = Server(server_db)
-    s.start()
+def server(server_db, center):
+    s = Server(server_db, center).start()
     yield s
-    s.stop()
-    close(s.app)
+    s.close()
 
 
 def expected(state, zone) -> dict[tuple, dict]:
