@@ -37,8 +37,17 @@ def test_lost_duplicated_and_unexpected_are_each_counted(tmp_path):
             "SELECT seq, cmd, day, at, data FROM events WHERE key = 'k:1:2' AND type = 'TicketIssued'"
         ).fetchone()
         db.execute("INSERT INTO events VALUES (?, ?, ?, ?, 'TicketIssued', 'k:1:2', ?)",
-                   (seq + 100, cmd + 100, day, at, data.replace("A002", "A009")))  # fmt: skip
+                   (seq + 100, cmd + 100, day, at, data.replace("A002", "A004")))  # fmt: skip
     acked["k:1:1"] = {**acked["k:1:1"], "ticket": "A077"}  # an ack the journal does not back
     score = check_presses("x", {"k:1:1", "k:1:2", "k:1:4"}, acked, path)  # k:1:4 never got a ticket
     assert (score.lost, score.duplicated, score.unexpected) == (1, 1, 2), score  # k:1:3 had no press
     assert score.integrity == "ok" and not score.clean
+
+
+def test_a_number_skipped_in_a_day_is_unexpected(tmp_path):
+    path, acked = journal_with(tmp_path, ["k:1:1", "k:1:2", "k:1:3"])
+    with sqlite3.connect(path) as db:  # A002 rolled back, as a torn write would leave it
+        db.execute("DELETE FROM events WHERE key = 'k:1:2'")
+    score = check_presses("x", {"k:1:1", "k:1:3"}, {k: a for k, a in acked.items() if k != "k:1:2"}, path)
+    assert (score.lost, score.duplicated, score.unexpected) == (0, 0, 1), score
+    assert "numbers skipped" in score.notes[0]
