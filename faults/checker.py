@@ -1,6 +1,7 @@
 """Scoring a fault run the way a Jepsen checker does: from what the clients did and what the
 journal holds afterwards, count the presses lost, the ones that became two tickets, and the
-tickets nobody asked for (or numbers skipped). All must be 0, and the journal must pass SQLite's integrity check.
+tickets nobody asked for (or numbers skipped). All must be 0, and the journal must pass
+SQLite's integrity check.
 
 `sent` is every press event id a client published (a press that reached us); `acked` maps the
 event ids the clients saw answered to their ack bodies. The journal is read after the gateway
