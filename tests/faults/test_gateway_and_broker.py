@@ -30,10 +30,23 @@ def burst(kiosks, rng: random.Random, seconds: float, rate: float = 100.0) -> in
     return n
 
 
-def acked_and_sent(kiosks) -> tuple[set[str], dict[str, dict]]:
+def stop(gateway) -> None:
+    gateway.send_signal(signal.SIGTERM)
+    gateway.wait(timeout=10)
+
+
+def settle(fault: str, kiosks, gateway, journal, rounds_run: int):
+    """Every press acknowledged (the kiosks keep resending), the gateway stopped, then the score."""
+    try:
+        for k in kiosks:
+            k.wait_all_acked(timeout=60)
+    finally:
+        stop(gateway)
     sent = set().union(*(k.sent for k in kiosks))
     acked = {i: ack for k in kiosks for i, ack in k.acked.items()}
-    return sent, acked
+    score = check_presses(fault, sent, acked, journal)
+    score.rounds = rounds_run
+    return score
 
 
 def test_kill_9_of_the_gateway_at_random_moments(broker, kiosk_with_outbox, tmp_path, scored):
@@ -52,14 +65,10 @@ def test_kill_9_of_the_gateway_at_random_moments(broker, kiosk_with_outbox, tmp_
             gateway.wait()
             burst(kiosks, rng, 0.1, RATE)  # while it is down
             gateway = start()
-        for k in kiosks:
-            k.wait_all_acked(timeout=60)
-    finally:
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(timeout=10)
-    score = check_presses("kill -9 of the gateway during presses", *acked_and_sent(kiosks), journal)
-    score.rounds = n
-    scored(score)
+    except BaseException:
+        stop(gateway)
+        raise
+    scored(settle("kill -9 of the gateway during presses", kiosks, gateway, journal, n))
 
 
 def test_kill_9_of_mosquitto_during_qos1_traffic(broker, kiosk_with_outbox, tmp_path, scored):
@@ -75,11 +84,7 @@ def test_kill_9_of_mosquitto_during_qos1_traffic(broker, kiosk_with_outbox, tmp_
             killer.join()
             broker.start()
             burst(kiosks, rng, 0.3)
-        for k in kiosks:
-            k.wait_all_acked(timeout=60)
-    finally:
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(timeout=10)
-    score = check_presses("kill -9 of Mosquitto during QoS 1 traffic", *acked_and_sent(kiosks), journal)
-    score.rounds = n
-    scored(score)
+    except BaseException:
+        stop(gateway)
+        raise
+    scored(settle("kill -9 of Mosquitto during QoS 1 traffic", kiosks, gateway, journal, n))
