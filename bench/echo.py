@@ -4,16 +4,12 @@ Run by bench/system.py: python -m bench.echo HOST PORT CENTER DEVICE PASSWORD.""
 
 from __future__ import annotations
 
-import socket
 import sys
 
 import paho.mqtt.client as mqtt
 
 from gateway.protocol import topic
-
-
-def no_delay(client, userdata, sock) -> None:
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+from gateway.service import no_delay
 
 
 def main(host: str, port: str, center: str, device: str, password: str) -> None:

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import paho.mqtt.client as mqtt
 
 from gateway.config import DEMO_CENTER, load_center
 from gateway.protocol import topic
+from gateway.service import no_delay
 from rig.broker import Broker
 from rig.gateway import start_gateway
 from tech.hostboard import HostBoard
@@ -95,10 +95,6 @@ class Kiosk:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-def no_delay(client, userdata, sock) -> None:
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -111,7 +111,7 @@ class GatewayService:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = lambda *args: self.connected.set()
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         return client
 
     def _topic(self, device: str, leaf: str) -> str:
@@ -365,7 +365,7 @@ def _free_kib(path) -> int | str:
         return "?"
 
 
-def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+def no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
     """Nagle off: a print and the ack after it go out at once. With Nagle the ack waits for the
     broker's TCP ack of the print, which Linux delays until the broker has something to send,
     often the next press: 20 ms at 50 presses/s (docs/performance.md)."""

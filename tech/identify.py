@@ -8,14 +8,14 @@ hall board lights every LED. After `seconds` each goes back to what it showed.
 from __future__ import annotations
 
 import json
-import secrets
 import time
-import tomllib
 from pathlib import Path
 
 from gateway.config import CenterConfig
 from gateway.protocol import topic
 from gateway.ticket import blocks_rev, test_ticket
+
+from .watch import gateway_client
 
 
 class IdentifyError(Exception):
@@ -43,21 +43,14 @@ def messages(
 
 def send(center: CenterConfig, device_id: str, broker: tuple[str, int], broker_dir: Path, seconds: int = 10,
          keypad_test: bool = False) -> int:  # fmt: skip
-    import paho.mqtt.client as mqtt
-
-    password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
     plan = messages(center, device_id, seconds, keypad_test, time.time())
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
-    client.username_pw_set("gateway", password)
     try:
-        client.connect(*broker)
+        client = gateway_client(broker, broker_dir)
     except OSError as e:
         raise IdentifyError(f"cannot reach the broker at {broker[0]}:{broker[1]}: {e}") from e
-    client.loop_start()
     for leaf, body in plan:
-        client.publish(topic(center.id, device_id, leaf), json.dumps(body, ensure_ascii=False), qos=1).wait_for_publish(
-            10
-        )
+        message = json.dumps(body, ensure_ascii=False)
+        client.publish(topic(center.id, device_id, leaf), message, qos=1).wait_for_publish(10)
     client.loop_stop()
     client.disconnect()
     return len(plan)

@@ -14,25 +14,32 @@ from gateway.config import CenterConfig
 from gateway.protocol import topic
 
 
+def gateway_client(broker: tuple[str, int], broker_dir: Path, on_message=None):
+    """A paho client with the gateway's account (its password from the broker files), connected
+    and looping. OSError when the broker cannot be reached."""
+    import paho.mqtt.client as mqtt
+
+    password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
+    client.username_pw_set("gateway", password)
+    client.on_message = on_message
+    client.connect(*broker)
+    client.loop_start()
+    return client
+
+
 class BoardWatch:
     """The retained info and display of every board, kept up to date from the broker."""
 
     def __init__(self, center: CenterConfig, broker: tuple[str, int], broker_dir: Path):
-        import paho.mqtt.client as mqtt
-
-        password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
         self.info: dict[str, dict] = {}
         self.display: dict[str, dict] = {}
         self.roles = {d.id: d.role for d in center.devices}
         self.infos: dict[str, int] = {}  # info messages heard per board: one more after each start
         self.changed = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
-        self.client.username_pw_set("gateway", password)
-        self.client.on_message = self._message
-        self.client.connect(*broker)
+        self.client = gateway_client(broker, broker_dir, self._message)
         for leaf in ("info", "display"):
             self.client.subscribe(topic(center.id, "+", leaf), qos=1)
-        self.client.loop_start()
 
     def _message(self, client, userdata, message) -> None:
         parts = message.topic.split("/")
