@@ -8,13 +8,14 @@ import sys
 
 import paho.mqtt.client as mqtt
 
-from gateway.protocol import topic
+from contracts.ids import GATEWAY
+from contracts.topics import topic
 from gateway.service import no_delay
 
 
 def main(host: str, port: str, center: str, device: str, password: str) -> None:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-echo")
-    client.username_pw_set("gateway", password)
+    client.username_pw_set(GATEWAY, password)
     answer = topic(center, device, "cmd/echo")
     client.on_connect = lambda c, *a: c.subscribe(topic(center, device, "evt"), qos=1)
     client.on_message = lambda c, u, msg: c.publish(answer, msg.payload, qos=1)

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from contracts.sync import empty_bucket, empty_counter_day
 from server import accounts, migrations
 from server.db import engine_for
-from syncproto import empty_bucket, empty_counter_day
 
 GATEWAYS = 3321  # every commune-level center in the country
 IN_FLIGHT = 48

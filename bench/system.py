@@ -22,8 +22,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from contracts.ids import GATEWAY
+from contracts.topics import gateway_status, topic
 from gateway.config import DEMO_CENTER, load_center
-from gateway.protocol import topic
 from gateway.service import no_delay
 from rig.broker import Broker
 from rig.gateway import start_gateway
@@ -50,7 +51,7 @@ class Kiosk:
             [
                 (topic(center, device, "ack"), 1),
                 (topic(center, device, "cmd/#"), 1),
-                (topic(center, "gateway", "status"), 1),
+                (gateway_status(center), 1),
             ]
         )
         self.client.on_message = self._message
@@ -112,7 +113,7 @@ def wait_for(check, timeout: float) -> None:
 
 def rtt(kiosk: Kiosk, broker: Broker, center: str, count: int = 500) -> float:
     echo = subprocess.Popen([sys.executable, "-m", "bench.echo", "127.0.0.1", str(broker.port), center, kiosk.device,
-                             broker.password("gateway")], cwd=ROOT)  # fmt: skip
+                             broker.password(GATEWAY)], cwd=ROOT)  # fmt: skip
     try:
         time.sleep(1.0)  # subscribed
         ids = kiosk.paced(50, count)

@@ -11,12 +11,11 @@ reason, before a technician flashes it. docs/hardware.md shows the wiring (board
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError
+from contracts.validation import ConfigError, read_toml
 
 PROFILES = Path(__file__).parent / "profiles"
 
@@ -107,7 +106,7 @@ def load(board_id: str) -> Profile:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.toml")))
         raise ProfileError(str(path), "-", f"no such board profile; known: {known}")
-    return validate(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
+    return validate(read_toml(path), str(path))
 
 
 def all_profiles() -> list[Profile]:

@@ -19,10 +19,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import CenterConfig
-from .protocol import PREFIX, topic
+from contracts.ids import GATEWAY
+from contracts.topics import BOARD_READS, FROM_DEVICE, PREFIX, center_branch, gateway_status, topic
 
-GATEWAY_USER = "gateway"
+from .config import CenterConfig
+
+GATEWAY_USER = GATEWAY
 ITERATIONS = 101  # what mosquitto_passwd 2.0 uses
 
 
@@ -45,15 +47,13 @@ def acl_text(config: CenterConfig, prefix: str = PREFIX) -> str:
     lines = [
         "# Written by `hangcho-gateway broker-auth` from the center's configuration; do not edit.",
         f"user {GATEWAY_USER}",
-        f"topic readwrite {prefix}/v1/{config.id}/#",
+        f"topic readwrite {center_branch(config.id, prefix)}",
     ]
     for device in config.devices:
         lines += ["", f"user {device.id}"]
-        lines += [
-            f"topic write {topic(config.id, device.id, leaf, prefix)}" for leaf in ("status", "info", "tele", "evt")
-        ]
-        lines += [f"topic read {topic(config.id, device.id, leaf, prefix)}" for leaf in ("ack", "cmd/#", "display")]
-        lines.append(f"topic read {topic(config.id, GATEWAY_USER, 'status', prefix)}")  # is the gateway there?
+        lines += [f"topic write {topic(config.id, device.id, leaf, prefix)}" for leaf in FROM_DEVICE]
+        lines += [f"topic read {topic(config.id, device.id, leaf, prefix)}" for leaf in BOARD_READS]
+        lines.append(f"topic read {gateway_status(config.id, prefix)}")  # is the gateway there?
     return "\n".join(lines) + "\n"
 
 

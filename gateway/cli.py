@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
-from .config import DEMO_CENTER, ConfigError, load_center
+from contracts.ids import GATEWAY
+from contracts.validation import ConfigError
+
+from .config import DEMO_CENTER, load_center
 
 
 @click.group()
@@ -173,7 +176,7 @@ def run(
 
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     config = _load(config_path)
-    password = tomllib.loads(secrets_path.read_text())["passwords"]["gateway"] if secrets_path else None
+    password = tomllib.loads(secrets_path.read_text())["passwords"][GATEWAY] if secrets_path else None
     if sync_url and not sync_token_file:
         raise click.UsageError("--sync-url needs --sync-token-file")
     token = sync_token_file.read_text().strip() if sync_token_file else None

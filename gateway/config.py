@@ -12,26 +12,18 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contracts import ids
+from contracts.validation import Validator, read_toml
+
 DEMO_CENTER = Path(__file__).parent / "centers" / "demo.toml"
 """The bundled example center: what `make demo`, the tests and the benchmarks run."""
 
 PRIORITY_MODES = ("in_row", "ratio")
-_CODE_RE = re.compile(r"[A-Z]")
-_CLASS_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
-
-
-class ConfigError(ValueError):
-    """A configuration file that cannot be used, with where and why."""
-
-    def __init__(self, source: str, key: str, reason: str):
-        self.source, self.key, self.reason = source, key, reason
-        super().__init__(f"{source}: {key}: {reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +64,6 @@ class DispatchRules:
 
 ROLES = ("kiosk", "counter", "hall")
 PRINTERS = {"58mm": 384, "80mm": 576}  # printer profile → dots per line
-_DEVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,23 +96,17 @@ class CenterConfig:
 
 def load_center(path: str | Path) -> CenterConfig:
     """Read and validate a center's TOML file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "-", "không tìm thấy tệp (file not found)") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), "-", f"TOML không hợp lệ (invalid TOML): {e}") from None
-    return center_from_dict(data, source=str(path))
+    return center_from_dict(read_toml(path), source=str(path))
 
 
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
     """Validate a parsed configuration, in the file's reading order; raise ConfigError naming the key."""
-    v = _Validator(source)
+    v = Validator(source)
     v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days"))
     center_id = v.get(center, "center", "id", str)
+    v.matches(center_id, "center.id", ids.center_id_problem)
     name = v.get(center, "center", "name", str)
     ward = v.get(center, "center", "ward", str, required=False, default="")
     public_url = v.get(center, "center", "public_url", str, required=False, default="")
@@ -154,7 +139,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     )
 
 
-def _opening(v: _Validator, center: dict) -> tuple[tuple[tuple[str, str], ...], tuple[int, ...]]:
+def _opening(v: Validator, center: dict) -> tuple[tuple[tuple[str, str], ...], tuple[int, ...]]:
     defaults = CenterConfig.__dataclass_fields__
     hours = v.get(center, "center", "opening_hours", list, required=False, default=None)
     if hours is None:
@@ -186,12 +171,11 @@ class _Known:
     counters: set[int]
 
 
-def _device(v: _Validator, d: Any, where: str, known: _Known) -> Device:
+def _device(v: Validator, d: Any, where: str, known: _Known) -> Device:
     v.require_table(d, where)
     v.known(d, where, ("id", "role", "counter", "buttons", "priority_class", "printer"))
     device_id = v.get(d, where, "id", str)
-    if not _DEVICE_RE.fullmatch(device_id):
-        v.fail(f"{where}.id", f"chỉ a–z, 0–9, - (only a–z, 0–9, -; at most 32), got {device_id!r}")
+    v.matches(device_id, f"{where}.id", ids.device_id_problem)
     role = v.get(d, where, "role", str)
     if role not in ROLES:
         v.fail(f"{where}.role", f"chọn một trong {ROLES} (choose one of), got {role!r}")
@@ -220,11 +204,11 @@ def _device(v: _Validator, d: Any, where: str, known: _Known) -> Device:
     return Device(device_id, role, buttons=tuple(buttons), priority_class=priority, printer=printer)
 
 
-def _service(v: _Validator, s: Any, where: str) -> Service:
+def _service(v: Validator, s: Any, where: str) -> Service:
     v.require_table(s, where)
     v.known(s, where, ("code", "name", "first", "last", "prior_minutes"))
     code = v.get(s, where, "code", str)
-    if not _CODE_RE.fullmatch(code):
+    if not ids.SERVICE_CODE.fullmatch(code):
         v.fail(f"{where}.code", f"phải là một chữ cái in hoa A–Z (must be one capital letter), got {code!r}")
     first = v.get(s, where, "first", int, required=False, default=1)
     last = v.get(s, where, "last", int, required=False, default=999)
@@ -237,16 +221,16 @@ def _service(v: _Validator, s: Any, where: str) -> Service:
     return Service(code, name, first, last, None if prior is None else float(prior))
 
 
-def _priority_class(v: _Validator, c: Any, where: str) -> PriorityClass:
+def _priority_class(v: Validator, c: Any, where: str) -> PriorityClass:
     v.require_table(c, where)
     v.known(c, where, ("code", "name"))
     code = v.get(c, where, "code", str)
-    if not _CLASS_RE.fullmatch(code):
+    if not ids.PRIORITY_CLASS.fullmatch(code):
         v.fail(f"{where}.code", f"chỉ a–z, 0–9, _ (only a–z, 0–9, _), got {code!r}")
     return PriorityClass(code, v.get(c, where, "name", str))
 
 
-def _counter(v: _Validator, c: Any, where: str, codes: set[str]) -> Counter:
+def _counter(v: Validator, c: Any, where: str, codes: set[str]) -> Counter:
     v.require_table(c, where)
     v.known(c, where, ("number", "name", "tiers", "pin"))
     number = v.get(c, where, "number", int)
@@ -272,7 +256,7 @@ def _counter(v: _Validator, c: Any, where: str, codes: set[str]) -> Counter:
     return Counter(number, name, tuple(tuple(t) for t in tiers), pin)
 
 
-def _rules(v: _Validator, d: Any) -> DispatchRules:
+def _rules(v: Validator, d: Any) -> DispatchRules:
     v.require_table(d, "dispatch")
     defaults = DispatchRules()
     mode = v.get(d, "dispatch", "priority_mode", str, required=False, default=defaults.priority_mode)
@@ -288,61 +272,3 @@ def _rules(v: _Validator, d: Any) -> DispatchRules:
         v.fail("dispatch.starvation_minutes", f"phải dương (must be positive), got {starve}")
     v.known(d, "dispatch", ("priority_mode", "starvation_minutes", *ints))
     return DispatchRules(priority_mode=mode, starvation_minutes=float(starve), **ints)
-
-
-class _Validator:
-    """Type checks that name the key that failed."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, key: str, reason: str):
-        raise ConfigError(self.source, key, reason)
-
-    def known(self, table: dict, where: str, keys: tuple[str, ...]) -> None:
-        """A misspelt key would silently fall back to its default: refuse it instead."""
-        for key in table:
-            if key not in keys:
-                self.fail(
-                    f"{where}.{key}" if where else key,
-                    f"khóa không được hỗ trợ (unknown key); known: {', '.join(keys)}",
-                )
-
-    def require_table(self, value: Any, where: str) -> None:
-        if not isinstance(value, dict):
-            self.fail(where, "phải là một bảng (must be a table)")
-
-    def table(self, data: dict, key: str) -> dict:
-        if key not in data:
-            self.fail(key, "thiếu mục bắt buộc (missing required section)")
-        self.require_table(data[key], key)
-        return data[key]
-
-    def array(self, data: dict, key: str, required: bool = True) -> list:
-        if key not in data:
-            if required:
-                self.fail(key, "thiếu mục bắt buộc (missing required section)")
-            return []
-        if not isinstance(data[key], list) or (required and not data[key]):
-            self.fail(key, "phải là danh sách bảng không rỗng (must be a non-empty array of tables)")
-        return data[key]
-
-    def get(self, table: dict, where: str, key: str, kind, required: bool = True, default=None):
-        if key not in table:
-            if required:
-                self.fail(f"{where}.{key}", "thiếu khóa bắt buộc (missing required key)")
-            return default
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            self.fail(f"{where}.{key}", f"cần kiểu {names} (expected {names}), got {value!r}")
-        if isinstance(value, str) and not value.strip():
-            self.fail(f"{where}.{key}", "không được để trống (must not be empty)")
-        return value
-
-    def unique(self, values: list, where: str, key: str) -> None:
-        seen = set()
-        for i, value in enumerate(values):
-            if value in seen:
-                self.fail(f"{where}[{i}].{key}", f"trùng lặp (duplicate) {value!r}")
-            seen.add(value)

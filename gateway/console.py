@@ -1,7 +1,7 @@
 """The staff console in the browser: a counter's keypad for when the keypad breaks.
 
 Staff sign in with their counter's PIN (`counters[].pin`); the console then
-sends exactly the keypad's actions (protocol.ACTIONS) through the service's
+sends exactly the keypad's actions (contracts.events.ACTIONS) through the service's
 worker, so they are journaled, displayed and announced like a key press.
 Every click carries a fresh request id that becomes the command's idempotency
 key: a double click, or a retry after a timeout, acts once. Forms and calls

@@ -1,39 +1,29 @@
-"""The device protocol over MQTT: topics and payloads, in one place (docs/protocol.md).
-
-Every board has its own branch of the topic tree:
-
-    <prefix>/v1/<center>/<device>/status      retained, device → all: "online" / "lost" (last will)
-    <prefix>/v1/<center>/<device>/info        retained, device → gateway: what the board is
-    <prefix>/v1/<center>/<device>/tele        QoS 0, device → gateway: health, every minute
-    <prefix>/v1/<center>/<device>/evt         QoS 1, device → gateway: a press or a key, with an id
-    <prefix>/v1/<center>/<device>/ack         QoS 1, gateway → device: the event is durable
-    <prefix>/v1/<center>/<device>/cmd/<name>  QoS 1, gateway → device: print, identify, ...
-    <prefix>/v1/<center>/<device>/display     retained, gateway → device: what to show
-
-This module turns an event payload into a dispatch command and builds what goes
-back; it does no I/O. Every refusal is a ProtocolError whose reason is logged.
+"""The device protocol over MQTT: a board's payloads turned into dispatch commands, and the
+answers built (docs/protocol.md). The topic tree, the id grammars and the reason codes are the
+contracts package's (contracts/topics.py, ids.py, answers.py); this module applies them to the
+center's configuration and the dispatch core. It does no I/O: every refusal is a ProtocolError
+whose reason is logged.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
+
+from contracts import answers, events, ids
+from contracts import topics as t
+from contracts.topics import COMMAND_TTL_S as COMMAND_TTL_S
+from contracts.topics import PREFIX as PREFIX
+from contracts.topics import STATUS_LOST as STATUS_LOST
+from contracts.topics import STATUS_ONLINE as STATUS_ONLINE
+from contracts.topics import gateway_status as gateway_status  # the gateway's modules use these as p.X
+from contracts.topics import topic as topic
 
 from . import dispatch as d
 from .config import CenterConfig, Device
 
-PREFIX = "hangcho"
-VERSION = "v1"
 MAX_PAYLOAD = 2048  # bytes: the largest event a board sends is about 150
 MAX_DEPTH = 16  # of a payload's nesting: boards send flat JSON; the registry keeps info and tele as sent
-FROM_DEVICE = ("status", "info", "tele", "evt")
-TO_DEVICE = ("ack", "display", "cmd")
-COMMANDS = ("print", "identify", "reboot", "update", "config")
-COMMAND_TTL_S = 30.0  # a command not delivered within this is dropped by the board, never shown late
-STATUS_ONLINE, STATUS_LOST = "online", "lost"
-
-_EVENT_ID = re.compile(r"([a-z0-9][a-z0-9-]{0,31}):([0-9]{1,10}):([0-9]{1,10})")  # [0-9]: \d is any script's digit
 
 
 class ProtocolError(ValueError):
@@ -44,21 +34,17 @@ class ProtocolError(ValueError):
         super().__init__(reason)
 
 
-def topic(center: str, device: str, leaf: str, prefix: str = PREFIX) -> str:
-    return f"{prefix}/{VERSION}/{center}/{device}/{leaf}"
-
-
 def subscriptions(center: str, prefix: str = PREFIX) -> list[tuple[str, int]]:
     """What the gateway listens to: every board's upward topics."""
-    return [(topic(center, "+", leaf, prefix), 0 if leaf == "tele" else 1) for leaf in FROM_DEVICE]
+    return [(topic(center, "+", leaf, prefix), t.QOS[leaf]) for leaf in t.FROM_DEVICE]
 
 
 def parse_topic(name: str, center: str, prefix: str = PREFIX) -> tuple[str, str]:
     """(device, leaf) of an upward topic of this center."""
-    parts = name.split("/")
-    if len(parts) != 5 or parts[:3] != [prefix, VERSION, center] or parts[4] not in FROM_DEVICE:
+    found = t.split(name, center, prefix)
+    if found is None:
         raise ProtocolError(f"unexpected topic {name!r}")
-    return parts[3], parts[4]
+    return found
 
 
 def load_json(payload: bytes) -> dict[str, Any]:
@@ -92,7 +78,7 @@ def event_command(config: CenterConfig, device: Device, payload: bytes) -> tuple
     """(event id, command) for an `evt` payload, or ProtocolError naming what is wrong."""
     data = load_json(payload)
     event_id = data.get("id")
-    m = _EVENT_ID.fullmatch(event_id) if isinstance(event_id, str) else None
+    m = ids.EVENT_ID.fullmatch(event_id) if isinstance(event_id, str) else None
     if m is None or m.group(1) != device.id:
         raise ProtocolError(f"event id must be '{device.id}:<boot>:<seq>', got {event_id!r}")
     try:
@@ -120,7 +106,7 @@ def _field(data: dict, name: str, kinds: type | tuple[type, ...], default: Any =
 
 
 def _press(config: CenterConfig, device: Device, data: dict, event_id: str) -> d.Command:
-    _field(data, "kind", str, choices=("press",))
+    _field(data, "kind", str, choices=(events.PRESS,))
     button = _field(data, "button", int)
     if not 0 <= button < len(device.buttons):
         raise ProtocolError(f"button {button} is not one of the {len(device.buttons)} of {device.id}")
@@ -132,13 +118,10 @@ def _press(config: CenterConfig, device: Device, data: dict, event_id: str) -> d
     return d.IssueTicket(device.buttons[button], priority, source=device.id, key=event_id)
 
 
-ACTIONS = ("next", "recall", "start", "complete", "no_show", "transfer", "park", "open", "pause", "close", "rate")
-
-
 def key_command(n: int, data: dict, event_id: str) -> d.Command:
     """A counter's key (from its keypad or the console) as a core command keyed by `event_id`."""
-    _field(data, "kind", str, choices=("key",))
-    action = _field(data, "action", str, choices=ACTIONS)
+    _field(data, "kind", str, choices=(events.KEY,))
+    action = _field(data, "action", str, choices=events.ACTIONS)
     simple = {
         "next": d.CallNext,
         "recall": d.Recall,
@@ -164,16 +147,13 @@ def key_command(n: int, data: dict, event_id: str) -> d.Command:
 def ack(event_id: str, outcome: d.Decision | d.DispatchError) -> dict[str, Any]:
     """The answer to an event: the device drops it from its outbox on any ack."""
     if isinstance(outcome, d.DispatchError):
-        return {"id": event_id, "ok": False, "error": outcome.code, "message": outcome.vi}
+        return answers.refused(event_id, outcome.code, outcome.vi)
     tickets = [e.ticket for e in outcome.events if hasattr(e, "ticket")]
-    body: dict[str, Any] = {"id": event_id, "ok": True}
-    if tickets:
-        body["ticket"] = tickets[-1]
-    return body
+    return answers.accepted(event_id, tickets[-1] if tickets else None)
 
 
 def refusal(event_id: str, error: ProtocolError) -> dict[str, Any]:
-    return {"id": event_id, "ok": False, "error": "malformed", "message": error.reason}
+    return answers.refused(event_id, answers.MALFORMED, error.reason)
 
 
 def encode(body: dict[str, Any]) -> bytes:

@@ -31,6 +31,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contracts.ids import GATEWAY
+
 from . import protocol as p
 from .config import CenterConfig, Device
 from .dispatch import Decision, DispatchError
@@ -53,7 +55,7 @@ JOURNAL_RETRY_S = 1.0  # while the journal cannot be written: each failed group 
 class MqttSettings:
     host: str = "127.0.0.1"
     port: int = 1883
-    username: str = "gateway"
+    username: str = GATEWAY
     password: str | None = None
     prefix: str = p.PREFIX
     keepalive: int = 30
@@ -105,7 +107,7 @@ class GatewayService:
         )
         if s.password is not None:
             client.username_pw_set(s.username, s.password)
-        client.will_set(self._topic("gateway", "status"), p.STATUS_LOST, qos=1, retain=True)
+        client.will_set(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_LOST, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -126,7 +128,7 @@ class GatewayService:
         self.hub.close()
         self._stop.set()
         self._inbox.put(None)
-        self.client.publish(self._topic("gateway", "status"), p.STATUS_LOST, qos=1, retain=True)
+        self.client.publish(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_LOST, qos=1, retain=True)
         self.client.disconnect()
         self.client.loop_stop()
         self._worker.join(timeout=5)
@@ -136,7 +138,7 @@ class GatewayService:
             log.error("broker refused the connection: %s", reason_code)
             return
         client.subscribe(p.subscriptions(self.config.id, self.settings.prefix))
-        client.publish(self._topic("gateway", "status"), p.STATUS_ONLINE, qos=1, retain=True)
+        client.publish(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_ONLINE, qos=1, retain=True)
         log.info(
             "connected to %s:%s (session present: %s)", self.settings.host, self.settings.port, flags.session_present
         )
@@ -209,7 +211,7 @@ class GatewayService:
                 continue
             device = self.devices.get(device_id)
             if device is None:
-                if device_id != "gateway":
+                if device_id != GATEWAY:
                     log.warning("refused message from unknown device %r on %s", device_id, name)
                 continue
             if leaf == "evt":

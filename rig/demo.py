@@ -29,6 +29,7 @@ from datetime import time as day_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from contracts.ids import GATEWAY
 from gateway.clock import ScaledClock
 from gateway.config import DEMO_CENTER, PRINTERS, CenterConfig, load_center
 from gateway.simulation import Profile, simulate_day
@@ -161,7 +162,7 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
         board = HostBoard(site.folder / "boards" / d.id, d.role, d.id, site.config.id,
                           ("127.0.0.1", site.broker.port), site.broker.password(d.id), {"tele_s": 10})  # fmt: skip
         site.boards[d.id] = board.start()
-    acks = Acks(site.config, site.broker.port, site.broker.password("gateway"))
+    acks = Acks(site.config, site.broker.port, site.broker.password(GATEWAY))
     site.desk = BoardDesk(site.config, site.boards, acks)
 
 

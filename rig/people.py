@@ -15,11 +15,12 @@ from collections import defaultdict
 
 import paho.mqtt.client as mqtt
 
+from contracts.ids import GATEWAY
+from contracts.topics import topic
 from gateway import dispatch as cmd
 from gateway.config import CenterConfig
 from gateway.dispatch import Decision
 from gateway.dispatch.events import TicketCalled, TicketIssued
-from gateway.protocol import topic
 from tech.hostboard import HostBoard
 
 # The counter keypad's keys (firmware/app/counter.py); closing for the evening is a pause too.
@@ -38,7 +39,7 @@ class Acks:
         self.by_device: dict[str, list[dict]] = defaultdict(list)
         self.changed = threading.Condition()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"demo-people-{config.id}")
-        self.client.username_pw_set("gateway", password)
+        self.client.username_pw_set(GATEWAY, password)
         self.client.on_connect = lambda c, *a: c.subscribe(topic(config.id, "+", "ack"), qos=1)
         self.client.on_message = self._message
         self.client.connect("127.0.0.1", port)

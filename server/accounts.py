@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from contracts import ids
+
 from .schema import centers, gateways, login_failures, users
 
 ROLES = ("admin", "staff")
@@ -37,6 +39,9 @@ class User:
 
 
 def add_center(conn: Connection, center_id: str, name: str, ward: str, site: str = "main") -> None:
+    problem = ids.center_id_problem(center_id)
+    if problem:  # it names the center in every gateway's topics and batches: the same grammar here
+        raise AccountError(f"center id {problem}")
     if conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
         raise AccountError(f"center {center_id!r} already exists")
     conn.execute(centers.insert().values(id=center_id, name=name, ward=ward, site=site, created_at=time.time()))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gateway.config import ConfigError
+from contracts.validation import ConfigError
 
 from . import accounts, migrations
 from .db import engine_for

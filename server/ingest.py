@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import JSON, Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from syncproto import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS
+from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS
 
 from .schema import batches, counter_days, hourly, snapshots
 
@@ -128,7 +128,7 @@ def _compiled(dialect) -> str:
 
 
 def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | None = None) -> Outcome:
-    """Apply a batch: `batch` is what syncproto.check_batch made of `raw`, the body as sent. On
+    """Apply a batch: `batch` is what contracts.sync.check_batch made of `raw`, the body as sent. On
     PostgreSQL one statement, on SQLite a few inside the caller's transaction."""
     now = time.time() if now is None else now
     if conn.dialect.name == "postgresql" and batch["seq"] is not None:

@@ -6,11 +6,12 @@ many people are ahead, the estimated wait and who is being served for its servic
 
 from __future__ import annotations
 
-import re
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, render_template
 from sqlalchemy import select
+
+from contracts.ids import TICKET
 
 from .auth import engine
 from .schema import centers, snapshots
@@ -21,11 +22,15 @@ STATE_TEXT = {
     "called": "Đã gọi — mời đến quầy {counter}",
     "serving": "Đang được phục vụ tại quầy {counter}",
 }
-_TICKET = re.compile(r"^([A-Z]{1,3})\d{1,5}$")
+
+
+def _service_of(ticket: object) -> str | None:
+    match = TICKET.fullmatch(ticket) if isinstance(ticket, str) else None
+    return match.group(1) if match else None
 
 
 def ticket_status(center_id: str, day: str, ticket: str) -> dict:
-    match = _TICKET.match(ticket)
+    match = TICKET.fullmatch(ticket)
     if match is None:
         abort(404)
     with engine().connect() as conn:
@@ -38,7 +43,7 @@ def ticket_status(center_id: str, day: str, ticket: str) -> dict:
     view = {"center": center, "ticket": ticket, "day": day, "state": "unknown",
             "text": "Số này không còn trong hàng chờ (đã phục vụ xong, đã qua lượt) hoặc chưa được cập nhật.",
             "serving": [{"counter": c["counter"], "ticket": c["ticket"]} for c in body.get("counters", [])
-                        if c.get("ticket") and _TICKET.match(c["ticket"]).group(1) == code],
+                        if _service_of(c.get("ticket")) == code],
             "updated_s_ago": round(time.time() - snap["received_at"]) if snap else None}  # fmt: skip
     entry = body.get("tickets", {}).get(ticket) if body.get("day") == day else None
     if entry:

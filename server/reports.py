@@ -1,7 +1,7 @@
 """What the dashboard and the exports show, computed from the synced rows.
 
 Sums add up across hours, days, services and sites; percentiles come from adding the
-histograms and reading the quantile off the total (syncproto.quantile), never from averaging
+histograms and reading the quantile off the total (contracts.sync.quantile), never from averaging
 percentiles.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from syncproto import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
+from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
 
 from .schema import centers, counter_days, hourly, snapshots
 from .settings import Settings

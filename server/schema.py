@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
 
-from syncproto import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS
+from contracts.sync import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS
 
 metadata = MetaData()
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError
+from contracts.validation import ConfigError, Validator, read_toml
 
 KNOWN = {"database_url", "secret_key", "province", "sync_interval_s", "stale_after_s", "thresholds"}
 
@@ -39,28 +38,13 @@ class Settings:
         return self.service_p90_min.get(service, self.wait_p90_min)
 
 
-def _number(data: dict[str, Any], key: str, source: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(source, key, f"must be a number > 0, got {value!r}")
-    return value
-
-
 def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     path = path or env.get("HANGCHO_SERVER_CONFIG")
     source = str(path) if path else "(defaults)"
-    data: dict[str, Any] = {}
-    if path:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(source, "-", f"cannot read: {e.strerror}") from e
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(source, "-", f"not valid TOML: {e}") from e
-    for key in data:
-        if key not in KNOWN:
-            raise ConfigError(source, key, f"unknown key; known: {', '.join(sorted(KNOWN))}")
+    data: dict[str, Any] = read_toml(path) if path else {}
+    v = Validator(source)
+    v.known(data, "", tuple(sorted(KNOWN)))
     instance = Path(env.get("HANGCHO_SERVER_INSTANCE", "var"))
     url = env.get("HANGCHO_SERVER_DATABASE_URL") or data.get("database_url")
     if not url:
@@ -68,19 +52,17 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
         url = f"sqlite:///{instance.resolve() / 'hangcho-server.db'}"
     if not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError(source, "database_url", f"must be sqlite:/// or postgresql+psycopg://, got {url!r}")
-    thresholds = data.get("thresholds", {})
-    for key in thresholds:
-        if key not in ("wait_p90_min", "services"):
-            raise ConfigError(source, f"thresholds.{key}", "unknown key; known: services, wait_p90_min")
-    services = thresholds.get("services", {})
+    thresholds = v.table(data, "thresholds", required=False)
+    v.known(thresholds, "thresholds", ("services", "wait_p90_min"))
+    services = v.table(thresholds, "services", required=False)
     return Settings(
         database_url=url,
         secret_key=env.get("HANGCHO_SERVER_SECRET_KEY") or data.get("secret_key") or _kept_secret(instance),
         province=str(data.get("province", "Tỉnh")),
-        sync_interval_s=int(_number(data, "sync_interval_s", source, 10)),
-        stale_after_s=int(_number(data, "stale_after_s", source, 60)),
-        wait_p90_min=_number(thresholds, "wait_p90_min", source, 30.0),
-        service_p90_min={code: _number(services, code, source, 30.0) for code in services},
+        sync_interval_s=int(v.positive(data, "", "sync_interval_s", 10)),
+        stale_after_s=int(v.positive(data, "", "stale_after_s", 60)),
+        wait_p90_min=v.positive(thresholds, "thresholds", "wait_p90_min", 30.0),
+        service_p90_min={code: v.positive(services, "thresholds.services", code, 30.0) for code in services},
     )
 
 

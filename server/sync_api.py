@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, request
 
-from syncproto import MAX_BODY_BYTES, BatchError, check_batch
+from contracts.sync import MAX_BODY_BYTES, BatchError, check_batch
 
 from .accounts import gateway_table, token_center
 from .ingest import ingest

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gateway.config import ConfigError
+from contracts.validation import ConfigError
 
 CENTER_OPTION = click.option(
     "--config",

@@ -11,8 +11,8 @@ import json
 import time
 from pathlib import Path
 
+from contracts.topics import topic
 from gateway.config import CenterConfig
-from gateway.protocol import topic
 from gateway.ticket import blocks_rev, test_ticket
 
 from .watch import gateway_client

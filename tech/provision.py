@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import boards
+from contracts.ids import GATEWAY
+from contracts.topics import topic
 from gateway.broker_auth import update_accounts
 from gateway.config import CenterConfig, load_center
-from gateway.protocol import topic
 
 from .bundle import BOOT_SCRIPT, build, march
 from .device import Device
@@ -95,7 +96,7 @@ def account(center: CenterConfig, target: Target, reload: Callable[[], None]) ->
     if created:
         passwords = update_accounts(center, target.broker_dir)
         reload()
-    return passwords[target.device], passwords["gateway"], created
+    return passwords[target.device], passwords[GATEWAY], created
 
 
 def provision(port: str, target: Target, work: Path, reload: Callable[[], None], timeout: float = 60,
@@ -180,7 +181,7 @@ def _watch_birth(center: CenterConfig, target: Target, gateway_password: str, re
     import paho.mqtt.client as mqtt
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
-    client.username_pw_set("gateway", gateway_password)
+    client.username_pw_set(GATEWAY, gateway_password)
     birth = _Birth(client, rev)
     client.on_message = birth.on_message
     host, port = target.local_broker or (target.broker_host, target.broker_port)

@@ -11,8 +11,8 @@ import json
 import time
 from pathlib import Path
 
+from contracts.topics import topic
 from gateway.config import CenterConfig
-from gateway.protocol import topic
 
 from .watch import BoardWatch, busy
 

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.topics import topic
 from gateway.config import CenterConfig
-from gateway.protocol import topic
 
 from .bundle import APP, build, march
 from .watch import BoardWatch, busy

@@ -10,8 +10,9 @@ import time
 import tomllib
 from pathlib import Path
 
+from contracts.ids import GATEWAY
+from contracts.topics import topic
 from gateway.config import CenterConfig
-from gateway.protocol import topic
 
 
 def gateway_client(broker: tuple[str, int], broker_dir: Path, on_message=None):
@@ -19,9 +20,9 @@ def gateway_client(broker: tuple[str, int], broker_dir: Path, on_message=None):
     and looping. OSError when the broker cannot be reached."""
     import paho.mqtt.client as mqtt
 
-    password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"]["gateway"]
+    password = tomllib.loads((broker_dir / "secrets.toml").read_text())["passwords"][GATEWAY]
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
-    client.username_pw_set("gateway", password)
+    client.username_pw_set(GATEWAY, password)
     client.on_message = on_message
     client.connect(*broker)
     client.loop_start()

@@ -72,12 +72,20 @@ def test_every_benchmark_key_is_explained():
 
 
 def test_protocol_doc_lists_every_topic_and_action():
-    from gateway import protocol
+    from contracts import events, topics
 
     doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
-    for leaf in (*protocol.FROM_DEVICE, "ack", "display", "cmd/<name>"):
+    for leaf in (*topics.FROM_DEVICE, "ack", "display", "cmd/<name>"):
         assert f"/<device>/{leaf}`" in doc, leaf
-    for name in protocol.COMMANDS:
+    for name in topics.COMMANDS:
         assert f"`{name}`" in doc, name
-    for action in protocol.ACTIONS:
+    for action in events.ACTIONS:
         assert f"| `{action}` |" in doc, action
+
+
+def test_protocol_doc_lists_every_reason_code():
+    from contracts import answers
+
+    doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    for code in answers.REASONS:
+        assert f"| `{code}` |" in doc, code

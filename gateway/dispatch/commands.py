@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OUTCOMES = ("resolved", "forwarded", "returned")
-"""How a service ends: resolved on the spot, forwarded to a named body, or
-returned to the citizen for missing papers."""
+from contracts.events import OUTCOMES as OUTCOMES  # how a service ends: resolved, forwarded, returned
 
 
 @dataclass(slots=True)

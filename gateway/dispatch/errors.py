@@ -7,11 +7,13 @@ A refused command changes nothing: the core raises before it returns events.
 
 from __future__ import annotations
 
+from contracts import answers
+
 
 class DispatchError(Exception):
-    """Base of every refusal; `code` is stable for machines, the text is for people."""
+    """Base of every refusal; `code` is stable for machines (contracts/answers.py), the text is for people."""
 
-    code = "dispatch_error"
+    code = answers.DISPATCH_ERROR
 
     def __init__(self, vi: str, en: str):
         self.vi, self.en = vi, en
@@ -19,30 +21,30 @@ class DispatchError(Exception):
 
 
 class MalformedCommand(DispatchError):
-    code = "malformed"
+    code = answers.MALFORMED
 
 
 class UnknownService(DispatchError):
-    code = "unknown_service"
+    code = answers.UNKNOWN_SERVICE
 
 
 class UnknownCounter(DispatchError):
-    code = "unknown_counter"
+    code = answers.UNKNOWN_COUNTER
 
 
 class UnknownTicket(DispatchError):
-    code = "unknown_ticket"
+    code = answers.UNKNOWN_TICKET
 
 
 class UnknownPriorityClass(DispatchError):
-    code = "unknown_priority_class"
+    code = answers.UNKNOWN_PRIORITY_CLASS
 
 
 class IllegalTransition(DispatchError):
     """The command does not fit the ticket's or the counter's current state."""
 
-    code = "illegal_transition"
+    code = answers.ILLEGAL_TRANSITION
 
 
 class NumberRangeExhausted(DispatchError):
-    code = "number_range_exhausted"
+    code = answers.NUMBER_RANGE_EXHAUSTED

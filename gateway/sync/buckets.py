@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncproto import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket, empty_counter_day
+from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket, empty_counter_day
 
 from ..dispatch.eta import estimate
 from ..dispatch.state import DONE, NO_SHOW, WAITING, State, Ticket

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncproto import MAX_BUCKETS, VERSION
+from contracts.sync import build_batches, snapshot_only
 
 from ..config import CenterConfig
 from ..dispatch.events import DayOpened
@@ -168,11 +168,7 @@ class Sync:
         seq = self.outbox.meta("next_seq", 1)
         rows = buckets(self.state, self.touched, self.zone)
         days = counter_days(self.state, self.touched_counters)
-        n = max(1, -(-len(rows) // MAX_BUCKETS), -(-len(days) // MAX_BUCKETS))  # the server takes 500 a batch
-        bodies = [{"version": VERSION, "center": self.config.id, "seq": seq + i,
-                   "buckets": rows[i * MAX_BUCKETS : (i + 1) * MAX_BUCKETS],
-                   "counters": days[i * MAX_BUCKETS : (i + 1) * MAX_BUCKETS]} for i in range(n)]  # fmt: skip
-        self.outbox.add(bodies, self.folded, self.clock())
+        self.outbox.add(build_batches(self.config.id, seq, rows, days), self.folded, self.clock())
         self.touched.clear()
         self.touched_counters.clear()
 
@@ -183,7 +179,7 @@ class Sync:
         if self.outbox.pending() == 0:
             self.build()
         batch = self.outbox.oldest()
-        body = dict(batch) if batch else {"version": VERSION, "center": self.config.id}
+        body = dict(batch) if batch else snapshot_only(self.config.id)
         if self.caught_up and self.state.day is not None:
             body["snapshot"] = snapshot(self.state, self.devices(), self.clock())
         reply = self.post(self.url, self.token, json.dumps(body, ensure_ascii=False).encode())

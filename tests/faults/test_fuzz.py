@@ -46,6 +46,8 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from contracts import ids
+from contracts.sync import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS, empty_bucket
 from faults.checker import FULL, Score, integrity, issued, rounds
 from gateway import protocol
 from gateway.dispatcher import Dispatcher
@@ -55,7 +57,6 @@ from server import accounts, schema
 from server.app import close
 from server.app import create_app as server_app
 from server.settings import Settings
-from syncproto import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS, empty_bucket
 
 # 5,000 + 500 + 1,000 + 1,750 on each of the two databases = 10,000 in a full run; 652 in a quick one.
 GATEWAY, BROKER, CONSOLE, SYNC = rounds(5_000, 300), rounds(500, 100), rounds(1_000, 60), rounds(1_750, 96)
@@ -750,7 +751,7 @@ def bad_field(field: str) -> st.SearchStrategy:
         return near((-1, 24, 8.0, True, "8", None, 2**31)).filter(lambda v: not is_(v, int, range(24)))
     if field == "service":
         misses = ("A\n", "a", "ABCD", "", "Á", "A1", "Ａ", None, 1)
-        return near(misses).filter(lambda v: not (isinstance(v, str) and re.fullmatch("[A-Z]{1,3}", v)))
+        return near(misses).filter(lambda v: not (isinstance(v, str) and ids.SERVICE_CODE.fullmatch(v)))
     if field == "counter":
         return near((0, 1000, -1, 1.0, True, "1", None, 2**31)).filter(lambda v: not is_(v, int, range(1, 1000)))
     if field in HISTOGRAMS:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 import rig.province
+from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, empty_bucket, empty_counter_day
 from faults.checker import FULL, Score, integrity, rounds
 from gateway.config import DEMO_CENTER, CenterConfig, center_from_dict
 from gateway.dispatch.state import DONE, State
@@ -39,7 +40,6 @@ from gateway.simulation import Profile, day_report, simulate_day
 from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Reply, Sync, http_post
 from server import reports, schema
-from syncproto import BUCKET_FIELDS, COUNTER_FIELDS, empty_bucket, empty_counter_day
 
 FAULT = "server away for a day"
 FIRST_DAY = date(2026, 11, 23)  # a Monday; full runs Monday to Wednesday

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import gateway
-from gateway.config import ConfigError, DispatchRules, center_from_dict, load_center
+from contracts.validation import ConfigError
+from gateway.config import DispatchRules, center_from_dict, load_center
 
 DEMO = Path(gateway.__file__).parent / "centers" / "demo.toml"
 SOURCE = "centers/thu-nghiem.toml"

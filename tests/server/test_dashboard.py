@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 from sqlalchemy import update
 
+from contracts.sync import empty_bucket, empty_counter_day
 from server import schema
-from syncproto import empty_bucket, empty_counter_day
 
 DAY = "2026-11-23"
 

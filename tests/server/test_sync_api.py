@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import select
 
+from contracts.sync import empty_bucket
 from server import accounts, schema
-from syncproto import empty_bucket
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS
 from gateway.dispatch import Complete, OpenCounter, Rate, StartService, Transfer
 from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Sync
 from rig.province import Province
 from server import schema
-from syncproto import BUCKET_FIELDS, COUNTER_FIELDS
 
 
 class Server(Province):
@@ -152,9 +152,9 @@ def test_a_transferred_ticket_leaves_its_first_services_bucket(server, journaled
 
 
 def test_a_build_bigger_than_a_batch_goes_in_several(server, journaled_desk, tmp_path, monkeypatch):
-    import gateway.sync.sender as sender
+    import contracts.sync
 
-    monkeypatch.setattr(sender, "MAX_BUCKETS", 2)  # the server's 500, made small enough to reach
+    monkeypatch.setattr(contracts.sync, "MAX_BUCKETS", 2)  # the server's 500, made small enough to reach
     desk = journaled_desk
     sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
                 interval_s=0.01)  # fmt: skip

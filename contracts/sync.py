@@ -1,4 +1,5 @@
-"""The sync wire format between a center's gateway and the central server: one home for both.
+"""The sync wire format between a center's gateway and the central server: one home for both
+(the gateway builds batches with `build_batches`, the server checks them with `check_batch`).
 
 A batch carries a per-center sequence number, hourly buckets and a live snapshot; a batch with
 no buckets may leave the sequence out (a snapshot alone, sent every sync interval).
@@ -14,6 +15,8 @@ import re
 import reprlib
 from datetime import date
 from typing import Any
+
+from . import ids
 
 VERSION = 1
 
@@ -40,8 +43,6 @@ MAX_BODY_BYTES = 1_000_000
 MAX_COUNT = 2**31 - 1  # seq, counts and sums are INTEGER columns: PostgreSQL's holds no more
 MAX_DEPTH = 16  # of a snapshot's nesting (it is 4 deep); deeper cannot even be stored on SQLite
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # all with fullmatch: `$` would let a trailing newline in
-_SERVICE = re.compile(r"[A-Z]{1,3}")
-_CENTER = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 _SHORT = reprlib.Repr()
@@ -98,6 +99,27 @@ def empty_counter_day(day: str, counter: int) -> dict[str, Any]:
     return row | {name: [0] * size for name, size in COUNTER_HISTOGRAMS.items()}
 
 
+def build_batches(center: str, first_seq: int, buckets: list[dict], counters: list[dict]) -> list[dict[str, Any]]:
+    """What a gateway sends for these buckets and counter-days: as many batches as the server's
+    MAX_BUCKETS a batch needs, with consecutive seqs from `first_seq`; one batch even if empty."""
+    n = max(1, -(-len(buckets) // MAX_BUCKETS), -(-len(counters) // MAX_BUCKETS))
+    return [
+        {
+            "version": VERSION,
+            "center": center,
+            "seq": first_seq + i,
+            "buckets": buckets[i * MAX_BUCKETS : (i + 1) * MAX_BUCKETS],
+            "counters": counters[i * MAX_BUCKETS : (i + 1) * MAX_BUCKETS],
+        }
+        for i in range(n)
+    ]
+
+
+def snapshot_only(center: str) -> dict[str, Any]:
+    """A batch with no seq: the live snapshot alone, sent every sync interval."""
+    return {"version": VERSION, "center": center}
+
+
 def _count(value: Any, where: str) -> int:
     if type(value) is not int or not 0 <= value <= MAX_COUNT:
         raise BatchError(where, f"must be a whole number 0–{MAX_COUNT}, got {_shown(value)}")
@@ -130,7 +152,7 @@ def check_bucket(b: Any, where: str) -> dict[str, Any]:
     out = _values(b, where, BUCKET_FIELDS)
     if type(b.get("hour")) is not int or not 0 <= b["hour"] <= 23:
         raise BatchError(f"{where}.hour", f"must be 0–23, got {_shown(b.get('hour'))}")
-    if not isinstance(b.get("service"), str) or not _SERVICE.fullmatch(b["service"]):
+    if not isinstance(b.get("service"), str) or not ids.SERVICE_CODE.fullmatch(b["service"]):
         raise BatchError(f"{where}.service", f"must be a service code such as 'A', got {_shown(b.get('service'))}")
     out |= {"hour": b["hour"], "service": b["service"]}
     return _numbers(b, where, out, (*COUNTS, *SUMS), HISTOGRAMS)
@@ -173,7 +195,7 @@ def check_batch(body: Any) -> dict[str, Any]:
     if body.get("version", VERSION) != VERSION:
         raise BatchError("version", f"this server speaks version {VERSION}, got {_shown(body.get('version'))}")
     center = body.get("center")
-    if not isinstance(center, str) or not _CENTER.fullmatch(center):
+    if not isinstance(center, str) or not ids.CENTER_ID.fullmatch(center):
         raise BatchError("center", f"must be a center id such as 'phuong-ba-dinh', got {_shown(center)}")
     buckets = body.get("buckets", [])
     if not isinstance(buckets, list) or len(buckets) > MAX_BUCKETS:

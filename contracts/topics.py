@@ -1,0 +1,57 @@
+"""The MQTT topic tree between a center's boards and its gateway (docs/protocol.md).
+
+<prefix>/v1/<center>/<device>/status      retained, device → all: "online" / "lost" (last will)
+<prefix>/v1/<center>/<device>/info        retained, device → gateway: what the board is
+<prefix>/v1/<center>/<device>/tele        QoS 0, device → gateway: health, every minute
+<prefix>/v1/<center>/<device>/evt         QoS 1, device → gateway: a press or a key, with an id
+<prefix>/v1/<center>/<device>/ack         QoS 1, gateway → device: the event is durable
+<prefix>/v1/<center>/<device>/cmd/<name>  QoS 1, gateway → device: print, identify, ...
+<prefix>/v1/<center>/<device>/display     retained, gateway → device: what to show
+<prefix>/v1/<center>/gateway/status       retained, gateway → all
+"""
+
+from __future__ import annotations
+
+from .ids import GATEWAY
+
+PREFIX = "hangcho"
+VERSION = "v1"
+
+STATUS, INFO, TELE, EVT = "status", "info", "tele", "evt"
+ACK, DISPLAY, CMD = "ack", "display", "cmd"
+FROM_DEVICE = (STATUS, INFO, TELE, EVT)
+TO_DEVICE = (ACK, DISPLAY, CMD)
+BOARD_READS = (ACK, CMD + "/#", DISPLAY)  # what a board subscribes to on its own branch
+QOS = {STATUS: 1, INFO: 1, TELE: 0, EVT: 1}
+
+COMMANDS = ("print", "identify", "reboot", "update", "config")
+CONFIG_KINDS = ("block", "blocks_done")  # cmd/config: the kiosk's raster blocks
+PRINT_OPS = ("img", "txt", "big", "qr", "cut")  # cmd/print: a ticket's operations (gateway/ticket.py)
+STATUS_ONLINE, STATUS_LOST = "online", "lost"
+COMMAND_TTL_S = 30.0  # a command not delivered within this is dropped by the board, never shown late
+
+
+def base(center: str, device: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}/{VERSION}/{center}/{device}/"
+
+
+def topic(center: str, device: str, leaf: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}/{VERSION}/{center}/{device}/{leaf}"
+
+
+def gateway_status(center: str, prefix: str = PREFIX) -> str:
+    return topic(center, GATEWAY, STATUS, prefix)
+
+
+def center_branch(center: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}/{VERSION}/{center}/#"
+
+
+def split(name: str, center: str, prefix: str = PREFIX) -> tuple[str, str] | None:
+    """(device, leaf) of an upward topic of this center, or None."""
+    parts = name.split("/")
+    if len(parts) != 5 or parts[0] != prefix or parts[1] != VERSION or parts[2] != center:
+        return None
+    if parts[4] not in FROM_DEVICE:
+        return None
+    return parts[3], parts[4]
