@@ -58,7 +58,7 @@ def test_wrong_pins_slow_down_their_machine_not_the_counter(gateway, center):
     clerk.environ_base["REMOTE_ADDR"] = "10.0.0.7"
     assert sign_in(clerk, via=HTTPS).status_code == 302  # another machine: the counter is not locked
     now[0] += 1.0
-    assert sign_in(guesser, pin="0000", via=HTTPS).status_code == 403  # the next guess only after the wait, which doubles
+    assert sign_in(guesser, pin="0000", via=HTTPS).status_code == 403  # after the wait, which doubles
     assert sign_in(guesser, via=HTTPS).headers["Retry-After"] == "2"
     assert [delay_after(FREE_TRIES + n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
     now[0] += 60
