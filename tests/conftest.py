@@ -404,6 +404,7 @@ def gateway_process(broker, tmp_path):
             self.proc = None
             self.extra: list[str] = []  # more `run` options, e.g. --sync-url
             self.proxy = None
+            self.config = SMALL_CENTER_FILE  # a test may point it at a changed copy before a restart
 
         def behind_nginx(self):
             """nginx in front, as in a center (rig/proxy.py): .proxy.http / .proxy.https / .proxy.ca."""
@@ -414,7 +415,7 @@ def gateway_process(broker, tmp_path):
             return self
 
         def start(self):
-            args = [str(cli), "run", "--config", str(SMALL_CENTER_FILE), "--journal", str(self.journal)]
+            args = [str(cli), "run", "--config", str(self.config), "--journal", str(self.journal)]
             args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
             args += ["--http", f"127.0.0.1:{self.http_port}", "--audio", f"dir:{tmp_path / 'audio'}", *self.extra]
             with open(self.log, "ab") as out:
