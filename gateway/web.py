@@ -44,6 +44,7 @@ from .sessions import SessionStore
 from .views import ticket_view
 
 HEARTBEAT_S = 5.0
+GONE_CHECK_S = 0.5
 STREAMS_PER_CLIENT = 4  # a TV, and a reconnect or two while the old stream is noticed gone
 STREAMS_TOTAL = 24  # a center has a handful of hall screens
 THREADS = STREAMS_TOTAL + 8  # the streams, and threads left for every other page
@@ -192,8 +193,9 @@ def hall_events() -> Response:
     if not slots.take(client):
         message = "Quá nhiều màn hình đang mở luồng này; thử lại sau (too many streams open).\n"
         return Response(message, 503, {"Retry-After": "5", "Cache-Control": "no-store"}, mimetype="text/plain")
+    gone = request.environ.get("waitress.client_disconnected", lambda: False)
     return Response(
-        _Held(_stream(hub, "hall"), lambda: slots.give_back(client)),
+        _Held(_stream(hub, "hall", gone), lambda: slots.give_back(client)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -235,16 +237,23 @@ def _ticket(day: str, ticket: str) -> dict | None:
     return read(lambda state: ticket_view(state, day, ticket)) if read else None
 
 
-def _stream(hub: ViewHub, name: str) -> Iterator[str]:
+def _stream(hub: ViewHub, name: str, gone: Callable[[], bool] = lambda: False) -> Iterator[str]:
+    """The stream; it ends within GONE_CHECK_S of the client leaving (`gone`, waitress's own
+    check), so its thread and its slot are free again at once, not at the next heartbeat."""
     version, view = hub.latest(name)
     yield "retry: 1000\n\n"
     if view is not None:
         yield _event(version, view)
-    while not hub.closed:
-        got = hub.wait(name, version, HEARTBEAT_S)
+    quiet = 0.0
+    while not hub.closed and not gone():
+        got = hub.wait(name, version, GONE_CHECK_S)
         if got is None:
-            yield "event: ping\ndata: {}\n\n"
+            quiet += GONE_CHECK_S
+            if quiet >= HEARTBEAT_S:
+                quiet = 0.0
+                yield "event: ping\ndata: {}\n\n"
             continue
+        quiet = 0.0
         version, view = got
         yield _event(version, view)
 
@@ -256,7 +265,9 @@ def _event(version: int, view: object) -> str:
 class WebServer:
     """The pages on threads of the gateway's process, served by waitress (docs/gateway.md, The web
     server): its I/O loop reads each request whole before a thread sees it, so a slow or idle socket
-    holds no thread; THREADS threads run the app; idle connections close after `idle_s`. In a center
+    holds no thread; THREADS threads run the app; idle connections close after `idle_s`; it keeps
+    reading a connection while its request runs (`channel_request_lookahead`), so a hall stream
+    learns at once that its client left. In a center
     it listens on 127.0.0.1 behind nginx, which holds the LAN's sockets and speaks TLS; the proxy's
     X-Forwarded-For/-Proto are believed from 127.0.0.1 only."""
 
@@ -265,7 +276,7 @@ class WebServer:
         self.server = waitress.create_server(
             app, host=host, port=port, threads=threads, connection_limit=1000, channel_timeout=idle_s,
             cleanup_interval=min(10, idle_s), asyncore_use_poll=True, max_request_header_size=16384,
-            max_request_body_size=1 << 20, trusted_proxy="127.0.0.1",
+            max_request_body_size=1 << 20, trusted_proxy="127.0.0.1", channel_request_lookahead=1,
             trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}, clear_untrusted_proxy_headers=True,
             ident="hangcho", expose_tracebacks=False,
         )  # fmt: skip
