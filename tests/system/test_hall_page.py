@@ -59,8 +59,9 @@ def test_a_call_appears_within_a_second_without_reload_and_after_a_restart(
 
 
 def test_waiting_counts_per_service(gateway_process, boards, browser_page):
-    gateway = gateway_process.start()
-    browser_page.goto(gateway.url + "/hall")
+    gateway = gateway_process.behind_nginx().start()
+    browser_page.goto(gateway.proxy.http + "/hall")  # as a TV: plain HTTP through nginx, the stream unbuffered
+    expect(browser_page.locator("#link")).to_have_text("Đã kết nối", timeout=5000)
     kiosk = boards("kiosk-1")
     for button in (0, 0, 1):
         kiosk.ack_for(kiosk.press(button=button))
