@@ -92,8 +92,12 @@ config_option = click.option(
 )
 
 
-http_option = click.option(
-    "--http", default="0.0.0.0:8080", show_default=True, help="host:port of the pages (hall screen at /hall)."
+web_host_option = click.option(
+    "--web-host",
+    "web_hosts",
+    multiple=True,
+    help="A name or address staff PCs, TVs and boards use for the gateway, for its web certificate (repeat it); "
+    "this machine's name and addresses are always in.",
 )
 audio_option = click.option(
     "--audio",
@@ -118,7 +122,20 @@ audio_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="secrets.toml written by `broker-auth`: the gateway's MQTT password.",
 )
-@http_option
+@click.option(
+    "--http",
+    default="127.0.0.1:8081",
+    show_default=True,
+    help="host:port of the gateway's own web server (waitress). In a center 127.0.0.1, behind nginx, which "
+    "serves the LAN with HTTPS (docs/gateway.md).",
+)
+@click.option(
+    "--https-port",
+    default=443,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The port nginx serves HTTPS on: where a plain-HTTP request for the console is redirected.",
+)
 @audio_option
 @click.option(
     "--sync-url",
@@ -148,6 +165,7 @@ def run(
     broker: str,
     secrets_path: Path | None,
     http: str,
+    https_port: int,
     audio: str,
     sync_url: str | None,
     sync_token_file: Path | None,
@@ -167,6 +185,9 @@ def run(
 
     With --sync-url the gateway pushes its hourly totals and a live snapshot to the central
     server, keeping unsent batches in sync.db beside the journal while the server is away.
+    The pages answer on --http; in a center that is 127.0.0.1:8081 and nginx serves them to the
+    LAN (`install` sets it up): the hall page and ticket pages on plain HTTP, everything else on
+    HTTPS with the center's CA. A client on this machine itself may use plain HTTP for all.
     The --sim-* options play a simulated day faster than real time (`make demo`).
     """
     import logging
@@ -188,17 +209,17 @@ def run(
 
         clock = ScaledClock(sim_start.timestamp(), sim_factor, sim_anchor or time.time())
     sync = (sync_url, token, sync_interval) if sync_url else None
-    serve(config, journal, broker, password, http, audio, sync, clock)
+    serve(config, journal, broker, password, http, audio, sync, clock, https_port)
 
 
 @main.command()
-@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The running gateway's pages.")
+@click.option("--url", default="http://127.0.0.1:8081", show_default=True, help="The running gateway's pages.")
 def devices(url: str) -> None:
     """List the center's boards with their state and health, then the alerts.
 
     \b
     Example:
-      hangcho-gateway devices --url http://127.0.0.1:8080
+      hangcho-gateway devices --url http://127.0.0.1:8081
     """
     import json
     import urllib.request
@@ -228,7 +249,11 @@ def devices(url: str) -> None:
     show_default=True,
     help="Install under this folder instead of / (for a disk image, or to look first).",
 )
-@http_option
+@click.option("--http", default="0.0.0.0:80", show_default=True,
+              help="Where nginx serves plain HTTP: the hall (/hall), ticket pages; the rest redirects.")  # fmt: skip
+@click.option("--https", default="0.0.0.0:443", show_default=True,
+              help="Where nginx serves HTTPS (the center's CA): the console, fleet page, OTA bundles.")  # fmt: skip
+@web_host_option
 @audio_option
 @click.option("--no-systemctl", is_flag=True, help="Write the units but do not enable or start them.")
 @click.option("--sync-url", default=None, help="The central server's sync endpoint (default: no sync).")
@@ -242,6 +267,8 @@ def install_cmd(
     config_path: Path,
     root: Path,
     http: str,
+    https: str,
+    web_hosts: tuple[str, ...],
     audio: str,
     no_systemctl: bool,
     sync_url: str | None,
@@ -263,7 +290,8 @@ def install_cmd(
     if bool(sync_url) != bool(sync_token_file):
         raise click.UsageError("--sync-url and --sync-token-file go together")
     sync = (sync_url, sync_token_file) if sync_url and sync_token_file else None
-    for line in install(config_path, root, http, audio, systemctl=not no_systemctl and root == Path("/"), sync=sync):
+    systemctl = not no_systemctl and root == Path("/")
+    for line in install(config_path, root, http, https, audio, systemctl, sync=sync, web_hosts=web_hosts):
         click.echo(f"OK: {line}")
 
 
@@ -278,8 +306,10 @@ def install_cmd(
 @click.option("--port", default=1883, show_default=True, help="The listener's port.")
 @click.option("--bind", default="0.0.0.0", show_default=True, help="The listener's address.")
 @click.option("--user", default="mosquitto", show_default=True, help="The user Mosquitto runs as ('' to leave unset).")
-def broker_auth(config_path: Path, out: Path, port: int, bind: str, user: str) -> None:
-    """Write Mosquitto's accounts and ACL for the center: one account per board.
+@web_host_option
+def broker_auth(config_path: Path, out: Path, port: int, bind: str, user: str, web_hosts: tuple[str, ...]) -> None:
+    """Write Mosquitto's accounts and ACL for the center: one account per board; the center's CA
+    (OUT/ca.crt, kept once made) and the gateway's web certificate (OUT/web.crt, made anew).
 
     Passwords already in OUT/secrets.toml are kept; new boards get new ones.
 
@@ -288,9 +318,14 @@ def broker_auth(config_path: Path, out: Path, port: int, bind: str, user: str) -
       hangcho-gateway broker-auth --config /etc/hangcho/center.toml --out /etc/hangcho/broker
     """
     from .broker_auth import write_broker_files
+    from .proxy import gateway_addresses, web_certificate
 
-    files = write_broker_files(_load(config_path), out, port=port, bind=bind, user=user or None)
+    config = _load(config_path)
+    files = write_broker_files(config, out, port=port, bind=bind, user=user or None)
     click.echo(f"OK: {len(files.passwords)} tài khoản (accounts) → {files.conf}")
+    hosts = list(dict.fromkeys([*web_hosts, *gateway_addresses()]))
+    tls = web_certificate(out, config.id, hosts)
+    click.echo(f"OK: chứng chỉ web (web certificate) cho {', '.join(hosts)} → {tls.cert}")
 
 
 @main.command()

@@ -2,11 +2,17 @@
 
 Lays out the files a center needs and the units that run them:
 
-    /etc/hangcho/center.toml                  the center's configuration (copied)
-    /etc/hangcho/broker/                      Mosquitto's accounts, ACL and configuration
+    /etc/hangcho/center.toml                  the center's configuration (copied; 0600: it holds PINs)
+    /etc/hangcho/broker/                      Mosquitto's accounts, ACL and configuration; the center's
+                                              CA (ca.crt, ca.key) and the web certificate (web.crt, web.key)
+    /etc/hangcho/nginx.conf                   nginx in front of the pages: TLS, the LAN's sockets
     /var/lib/hangcho/journal.db               the journal (created on first run)
     /etc/systemd/system/hangcho-gateway.service
     /etc/systemd/system/mosquitto.service.d/hangcho.conf
+    /etc/systemd/system/nginx.service.d/hangcho.conf
+
+Every file holding a secret (center.toml, broker/secrets.toml, sync-token, the keys; the web
+secret and the console's sign-ins the gateway makes itself) is 0600, owned by who reads it.
 
 The gateway runs as the system user `hangcho` (member of `audio` for the
 voice), restarts on any exit, and logs to journald (`journalctl -u
@@ -26,8 +32,11 @@ from pathlib import Path
 
 from .broker_auth import write_broker_files
 from .config import load_center
+from .pki import Issued
+from .proxy import CENTER_PATHS, NGINX_DROP_IN, gateway_addresses, nginx_conf, web_certificate
 
 USER = "hangcho"
+APP_ADDRESS = "127.0.0.1:8081"  # the gateway's own web server, behind nginx
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +55,7 @@ class Layout:
         return self.path("/var/lib/hangcho")
 
 
-def gateway_unit(executable: str, http: str, audio: str, sync_url: str | None = None) -> str:
+def gateway_unit(executable: str, https_port: int, audio: str, sync_url: str | None = None) -> str:
     sync = f" \\\n  --sync-url {sync_url} --sync-token-file /etc/hangcho/sync-token" if sync_url else ""
     return f"""# Written by `hangcho-gateway install`.
 [Unit]
@@ -59,7 +68,7 @@ User={USER}
 Group={USER}
 SupplementaryGroups=audio
 ExecStart={executable} run --config /etc/hangcho/center.toml --journal /var/lib/hangcho/journal.db \\
-  --secrets /etc/hangcho/broker/secrets.toml --http {http} --audio "{audio}"{sync}
+  --secrets /etc/hangcho/broker/secrets.toml --http {APP_ADDRESS} --https-port {https_port} --audio "{audio}"{sync}
 Restart=always
 RestartSec=2
 StateDirectory=hangcho
@@ -81,38 +90,56 @@ ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf
 """
 
 
-def install(config_path: Path, root: Path, http: str, audio: str, systemctl: bool,
-            sync: tuple[str, Path] | None = None) -> list[str]:  # fmt: skip
-    """Lay out files and units; return what was done, line by line. `sync` is the central
-    server's URL and a file holding this gateway's token (copied to /etc/hangcho/sync-token)."""
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o600)  # an older copy may have had a wider mode
+
+
+def install(config_path: Path, root: Path, http: str, https: str, audio: str, systemctl: bool,
+            sync: tuple[str, Path] | None = None, web_hosts: tuple[str, ...] = ()) -> list[str]:  # fmt: skip
+    """Lay out files and units; return what was done, line by line. `http` and `https` are where
+    nginx listens; `web_hosts` more names or addresses for the web certificate. `sync` is the
+    central server's URL and a file holding this gateway's token (copied to /etc/hangcho/sync-token)."""
     config = load_center(config_path)
     layout = Layout(root)
     done = []
     layout.etc.mkdir(parents=True, exist_ok=True)
     layout.state.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(config_path, layout.etc / "center.toml")
+    _write_private(layout.etc / "center.toml", config_path.read_bytes())
     done.append(f"cấu hình (configuration) → {layout.etc / 'center.toml'}")
     files = write_broker_files(config, layout.etc / "broker", port=1883, bind="0.0.0.0")
+    os.chmod(files.secrets, 0o600)
     done.append(f"Mosquitto: {len(files.passwords)} tài khoản (accounts) → {files.conf.parent}")
+    hosts = list(dict.fromkeys([*web_hosts, *gateway_addresses()]))
+    tls = web_certificate(files.conf.parent, config.id, hosts)
+    on_machine = Issued(Path("/") / tls.cert.relative_to(root), Path("/") / tls.key.relative_to(root))
+    (layout.etc / "nginx.conf").write_text(nginx_conf(APP_ADDRESS, http, https, on_machine, CENTER_PATHS))
+    done.append(f"nginx: HTTP {http}, HTTPS {https}; chứng chỉ (certificate) cho {', '.join(hosts)} → {tls.cert}")
     units = layout.path("/etc/systemd/system")
     (units / "mosquitto.service.d").mkdir(parents=True, exist_ok=True)
     executable = str(Path(sys.executable).parent / "hangcho-gateway")
     if sync:
         token = layout.etc / "sync-token"
-        token.write_text(sync[1].read_text().strip() + "\n")
-        os.chmod(token, 0o600)
+        _write_private(token, (sync[1].read_text().strip() + "\n").encode())
         done.append(f"đồng bộ (sync) → {sync[0]}; mã (token) → {token}")
-    (units / "hangcho-gateway.service").write_text(gateway_unit(executable, http, audio, sync[0] if sync else None))
+    https_port = int(https.rpartition(":")[2])
+    unit = gateway_unit(executable, https_port, audio, sync[0] if sync else None)
+    (units / "hangcho-gateway.service").write_text(unit)
     (units / "mosquitto.service.d" / "hangcho.conf").write_text(MOSQUITTO_DROP_IN)
+    (units / "nginx.service.d").mkdir(parents=True, exist_ok=True)
+    (units / "nginx.service.d" / "hangcho.conf").write_text(NGINX_DROP_IN)
     done.append(f"systemd → {units / 'hangcho-gateway.service'}")
     if root == Path("/"):
         done += _owners(layout, files.conf.parent)
         if sync:
             shutil.chown(layout.etc / "sync-token", USER, USER)
     if systemctl:
-        for args in (["daemon-reload"], ["enable", "--now", "mosquitto", "hangcho-gateway"]):
+        for args in (["daemon-reload"], ["enable", "--now", "mosquitto", "hangcho-gateway", "nginx"],
+                     ["restart", "nginx"]):  # fmt: skip
             subprocess.run(["systemctl", *args], check=True)
-        done.append("systemctl: mosquitto, hangcho-gateway enabled and started")
+        done.append("systemctl: mosquitto, hangcho-gateway, nginx enabled and started")
     return done
 
 
@@ -124,8 +151,8 @@ def _owners(layout: Layout, broker: Path) -> list[str]:
         subprocess.run(["useradd", "--system", "--home-dir", "/var/lib/hangcho", "--shell", "/usr/sbin/nologin",
                         USER], check=True)  # fmt: skip
     shutil.chown(layout.state, USER, USER)
-    shutil.chown(broker / "secrets.toml", group=USER)
-    os.chmod(broker / "secrets.toml", 0o640)
+    for private in (layout.etc / "center.toml", broker / "secrets.toml"):  # the gateway reads them; 0600 already
+        shutil.chown(private, USER, USER)
     try:
         grp.getgrnam("mosquitto")
         for name in ("passwd", "acl"):

@@ -28,6 +28,7 @@ def serve(
     audio: str,
     sync: tuple[str, str, float] | None = None,
     clock: Callable[[], float] | None = None,
+    https_port: int = 443,
 ) -> None:
     host, _, port = broker.rpartition(":")
     dispatcher = Dispatcher.open(config, journal)
@@ -41,13 +42,14 @@ def serve(
     signal.signal(signal.SIGINT, lambda *_: done.set())
     ota_dir = Path(journal).resolve().parent / "ota"  # app bundles for the boards (hangcho-tech update)
     ota_dir.mkdir(exist_ok=True)
+    sessions = Path(journal).with_name(Path(journal).name + ".sessions")  # console sign-ins (gateway/sessions.py)
     app = create_app(service.hub, service.read, service.submit, config, web_secret(journal), service.devices_report,
-                     ota_dir=ota_dir)  # fmt: skip
+                     ota_dir=ota_dir, sessions=sessions, https_port=https_port)  # fmt: skip
     web_host, _, web_port = http.rpartition(":")
     web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
     service.start()
     pusher = _start_sync(config, journal, service, sync, done, clock or time.time) if sync else None
-    click.echo(f"hangcho-gateway: {config.id} running; hall screen http://{http}/hall", err=True)
+    click.echo(f"hangcho-gateway: {config.id} running; pages on http://{web_host or '0.0.0.0'}:{web.port}", err=True)
     done.wait()
     if pusher is not None:
         pusher.join(timeout=15)

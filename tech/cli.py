@@ -213,8 +213,8 @@ def reboot(device: str, center_file: Path, broker: str, broker_dir: Path, second
 @main.command()
 @click.option("--device", "devices", multiple=True, help="A device to update (repeat it); default: every board.")
 @CENTER_OPTION
-@click.option("--gateway", default="192.168.1.2:8080", show_default=True,
-              help="host:port of the gateway's web server as the boards reach it.")  # fmt: skip
+@click.option("--gateway", default="192.168.1.2:443", show_default=True,
+              help="host:port of the gateway's HTTPS (nginx) as the boards reach it.")  # fmt: skip
 @click.option("--ota-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/hangcho/ota"),
               show_default=True, help="The folder the gateway serves bundles from.")  # fmt: skip
 @click.option("--broker", default="127.0.0.1:1883", show_default=True, help="host:port of the broker.")
@@ -232,7 +232,7 @@ def update(devices, center_file, gateway, ota_dir, broker, broker_dir, app_dir, 
 
     \b
     Example:
-      hangcho-tech update --gateway 192.168.1.2:8080 --wave 3
+      hangcho-tech update --gateway 192.168.1.2:443 --wave 3
     """
     from gateway.config import load_center
 

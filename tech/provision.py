@@ -114,13 +114,19 @@ def provision(port: str, target: Target, work: Path, reload: Callable[[], None],
     report.ok("chip", f"{facts.chip or 'virtual board (unix port)'}, MicroPython {facts.version}")
     bundle = build(work / "bundle", march(facts.mpy))
     rev = secrets.token_hex(4)
-    (work / "config.json").write_text(json.dumps(device_config(center, target, role, pins, password, rev)))
+    config = device_config(center, target, role, pins, password, rev)
+    if (target.broker_dir / "ca.crt").exists():
+        config["ca"] = "ca.crt"
+    (work / "config.json").write_text(json.dumps(config))
     (work / "current").write_text(bundle.version)
     (work / "main.py").write_text(BOOT_SCRIPT, encoding="utf-8")
     for folder in ("apps", f"apps/{bundle.version}"):
         board.mkdir(folder)
     pairs = [(bundle.folder / name, f"apps/{bundle.version}/{name}") for name in bundle.files]
     pairs += [(work / "current", "apps/current"), (work / "config.json", "config.json"), (work / "main.py", "main.py")]
+    ca = target.broker_dir / "ca.crt"  # the center's CA: the board verifies the gateway's TLS with it
+    if ca.exists():
+        pairs.append((ca, "ca.crt"))
     chunks = [pairs[i : i + COPY_CHUNK] for i in range(0, len(pairs), COPY_CHUNK)]
     for chunk in progress(chunks) if progress else chunks:
         board.put(chunk)

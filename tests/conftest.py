@@ -340,19 +340,47 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser_page():
-    """A page in Debian's headless Chromium, driven by Playwright."""
+def spki_hash(cert_pem: bytes) -> str:
+    """base64(SHA-256(SubjectPublicKeyInfo)) of a certificate: what Chromium's
+    --ignore-certificate-errors-spki-list pins."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    return base64.b64encode(
+        hashlib.sha256(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).digest()
+    ).decode()
+
+
+def _chromium(args: list[str]):
     import shutil
 
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS + args, headless=True)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         yield page
         browser.close()
+
+
+@pytest.fixture
+def browser_page():
+    """A page in Debian's headless Chromium, driven by Playwright."""
+    yield from _chromium([])
+
+
+@pytest.fixture
+def trusting_browser_page(gateway_process):
+    """A Chromium page that trusts exactly the gateway's web certificate (pinned by its SPKI hash, as a
+    staff PC trusts the center's CA): HTTPS errors for any other certificate still stop it. Starts
+    nginx in front of gateway_process."""
+    proxy = gateway_process.behind_nginx().proxy
+    yield from _chromium([f"--ignore-certificate-errors-spki-list={spki_hash(proxy.tls.cert.read_bytes())}"])
 
 
 @pytest.fixture
@@ -375,9 +403,19 @@ def gateway_process(broker, tmp_path):
             self.log = tmp_path / "gateway.log"
             self.proc = None
             self.extra: list[str] = []  # more `run` options, e.g. --sync-url
+            self.proxy = None
+            self.config = SMALL_CENTER_FILE  # a test may point it at a changed copy before a restart
+
+        def behind_nginx(self):
+            """nginx in front, as in a center (rig/proxy.py): .proxy.http / .proxy.https / .proxy.ca."""
+            from rig.proxy import Proxy
+
+            self.proxy = Proxy(f"127.0.0.1:{self.http_port}", broker.files.secrets.parent, tmp_path / "nginx")
+            self.extra += ["--https-port", str(self.proxy.https_port)]
+            return self
 
         def start(self):
-            args = [str(cli), "run", "--config", str(SMALL_CENTER_FILE), "--journal", str(self.journal)]
+            args = [str(cli), "run", "--config", str(self.config), "--journal", str(self.journal)]
             args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
             args += ["--http", f"127.0.0.1:{self.http_port}", "--audio", f"dir:{tmp_path / 'audio'}", *self.extra]
             with open(self.log, "ab") as out:
@@ -404,6 +442,8 @@ def gateway_process(broker, tmp_path):
     process = Process()
     yield process
     process.stop()
+    if process.proxy is not None:
+        process.proxy.stop()
 
 
 class Postgres:

@@ -35,6 +35,7 @@ class Updates:
         self.link, self.info = link, info
         self.healthy_s = int(ota.read("healthy_s") or cfg.get("ota_healthy_s", 30))
         self.deadline_s = cfg.get("ota_deadline_s", 180)
+        self.ca = cfg.get("ca", "ca.crt")  # the center's CA, put there by provisioning
         self.trying, self.online_since, self.started = ota.read("trying"), 0, time.time()
         self.task = None
 
@@ -56,9 +57,8 @@ class Updates:
     async def update(self, body):
         try:
             ota.remove("failed")
-            await ota.stage(
-                body["host"], body.get("port", 80), body["path"], body["version"], body.get("healthy_s", 30)
-            )
+            await ota.stage(body["host"], body.get("port", 443), body["path"], body["version"],
+                            body.get("healthy_s", 30), self.ca)  # fmt: skip
             print("ota: staged", body["version"])
             reset()
         except Exception as e:  # the running bundle stays; the technician's tool reports it

@@ -15,8 +15,11 @@ def console(gateway, center):
     return app.test_client()
 
 
-def sign_in(client, counter=1, pin="2468"):
-    return client.post("/console/login", data={"counter": counter, "pin": pin})
+def sign_in(client, counter=1, pin="2468", via="http://localhost"):
+    return client.post(f"{via}/console/login", data={"counter": counter, "pin": pin})
+
+
+HTTPS = "https://localhost"  # a client on the LAN (not this machine's loopback) reaches the console only so
 
 
 def csrf_of(client) -> str:
@@ -39,11 +42,55 @@ def test_sign_in_needs_the_counters_pin(console):
     assert "Quầy 1" in console.get("/console").get_data(as_text=True)
 
 
-def test_five_wrong_pins_lock_the_counter(console):
-    for _ in range(5):
-        sign_in(console, pin="0000")
-    locked = sign_in(console)  # even the right PIN now
-    assert locked.status_code == 403 and "tạm khóa" in locked.get_data(as_text=True)
+def test_wrong_pins_slow_down_their_machine_not_the_counter(gateway, center):
+    from gateway.console import FREE_TRIES, PinThrottle, delay_after
+
+    now = [1000.0]
+    app = create_app(gateway.hub, gateway.read, gateway.submit, center, secret_key=b"test" * 8)
+    app.config["PIN_THROTTLE"] = PinThrottle(clock=lambda: now[0])
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "10.0.0.66"
+    for _ in range(FREE_TRIES + 1):
+        assert sign_in(guesser, pin="0000", via=HTTPS).status_code == 403
+    held = sign_in(guesser, via=HTTPS)  # even the right PIN waits: the answer says how long, the PIN is not looked at
+    assert held.status_code == 429 and held.headers["Retry-After"] == "1" and "thử lại sau 1 giây" in held.text
+    clerk = app.test_client()
+    clerk.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert sign_in(clerk, via=HTTPS).status_code == 302  # another machine: the counter is not locked
+    now[0] += 1.0
+    assert sign_in(guesser, pin="0000", via=HTTPS).status_code == 403  # after the wait, which doubles
+    assert sign_in(guesser, via=HTTPS).headers["Retry-After"] == "2"
+    assert [delay_after(FREE_TRIES + n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    now[0] += 60
+    assert sign_in(guesser, via=HTTPS).status_code == 302  # the same machine after a pause: in
+
+
+def test_logout_and_a_pin_change_end_the_sign_in_for_good(gateway, center_with, tmp_path):
+    from dataclasses import replace
+
+    from gateway.console import COOKIE
+
+    def app_for(config):
+        return create_app(gateway.hub, gateway.read, gateway.submit, config, secret_key=b"k" * 32,
+                          sessions=tmp_path / "sessions.db")  # fmt: skip
+
+    center = center_with()
+    client = app_for(center).test_client()
+    sign_in(client)
+    copied = client.get_cookie(COOKIE, path="/console").value
+    other = app_for(center).test_client()  # a restart with the same PIN keeps the sign-in
+    other.set_cookie(COOKIE, copied, path="/console")
+    assert other.get("/console/state").status_code == 200
+    client.post("/console/logout", data={"csrf": csrf_of(client)})
+    other = app_for(center).test_client()
+    other.set_cookie(COOKIE, copied, path="/console")
+    assert other.get("/console/state").status_code == 401  # the copy made before logout is dead
+    sign_in(client)
+    copied = client.get_cookie(COOKIE, path="/console").value
+    changed = replace(center, counters=tuple(replace(c, pin="9753") if c.number == 1 else c for c in center.counters))
+    after = app_for(changed).test_client()  # a PIN change and a restart
+    after.set_cookie(COOKIE, copied, path="/console")
+    assert after.get("/console/state").status_code == 401
 
 
 def test_actions_are_the_keypads(console, gateway, boards):

@@ -29,6 +29,29 @@ def test_install_lays_out_config_broker_files_and_units(tmp_path):
     assert "ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf" in drop_in
     conf = (tmp_path / "etc/hangcho/broker/mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf and "user mosquitto" in conf
+    assert "--http 127.0.0.1:8081 --https-port 443" in unit  # the gateway's own server only on this machine
+    nginx = (tmp_path / "etc/hangcho/nginx.conf").read_text()
+    assert "listen 80 default_server;" in nginx and "listen 443 ssl default_server;" in nginx
+    assert "ssl_certificate /etc/hangcho/broker/web.crt;" in nginx and "server 127.0.0.1:8081;" in nginx
+    nginx_unit = (tmp_path / "etc/systemd/system/nginx.service.d/hangcho.conf").read_text()
+    assert "ExecStart=/usr/sbin/nginx -c /etc/hangcho/nginx.conf" in nginx_unit
+
+
+def test_install_keeps_every_secret_0600(tmp_path):
+    from cryptography import x509
+
+    loose = tmp_path / "center.toml"
+    loose.write_text(CONFIG.read_text())
+    loose.chmod(0o644)  # as an editor leaves it
+    args = ["install", "--config", str(loose), "--root", str(tmp_path / "r"), "--no-systemctl", "--web-host", "gw.xa"]
+    for _ in range(2):  # again over the files of a first install
+        assert CliRunner().invoke(main, args).exit_code == 0
+    etc = tmp_path / "r/etc/hangcho"
+    for private in ("center.toml", "broker/secrets.toml", "broker/ca.key", "broker/web.key"):
+        assert (etc / private).stat().st_mode & 0o777 == 0o600, private
+    cert = x509.load_pem_x509_certificate((etc / "broker/web.crt").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "gw.xa" in names.get_values_for_type(x509.DNSName)
 
 
 def test_install_again_keeps_the_passwords(tmp_path):

@@ -1,12 +1,12 @@
 """Updates over the air, end to end: a provisioned virtual board, the gateway's /ota/ route
-serving the bundle, `hangcho-tech update` sending it; a good bundle is kept, a broken one is
-rolled back by the board itself."""
+serving the bundle over HTTPS (nginx with the center's CA, as in a center), `hangcho-tech update`
+sending it; a good bundle is kept, a broken one is rolled back by the board itself."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from flask import Flask
 
 from gateway import ota
 from gateway.web import WebServer
+from rig.proxy import Proxy
 from tech.bundle import APP
 from tech.cli import main
 
@@ -23,17 +24,17 @@ SMALL_CENTER = Path(__file__).resolve().parents[1] / "data" / "small_center.toml
 
 
 @pytest.fixture
-def ota_server(tmp_path):
-    """The gateway's bundle route, on its own port."""
+def ota_server(tmp_path, broker):
+    """The gateway's bundle route behind nginx: (folder, the HTTPS port). The CA sits with the broker
+    files, where provisioning takes it for the board."""
     folder = tmp_path / "ota"
     folder.mkdir()
     app = Flask(__name__)
     app.register_blueprint(ota.blueprint(folder))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    web = WebServer(app, "127.0.0.1", port).start()
-    yield folder, port
+    web = WebServer(app, "127.0.0.1", 0).start()
+    proxy = Proxy(f"127.0.0.1:{web.port}", broker.files.secrets.parent, tmp_path / "nginx")
+    yield folder, proxy.https_port
+    proxy.stop()
     web.stop()
 
 
@@ -70,6 +71,45 @@ def test_a_new_bundle_is_tried_kept_and_reported(gateway, broker, virtual_board,
     assert not (flash / "apps" / "trying").exists()
     again = update(broker, ota_server, new)
     assert f"kiosk-1: already on {version}" in again.output
+    handshakes = [int(ms) for ms in re.findall(r"ota: tls_handshake_ms (\d+)", (flash / "console.log").read_text())]
+    assert handshakes, "the board fetched the bundle without TLS"
+    print("tls_handshake_ms", handshakes)
+
+
+def test_a_gateway_the_ca_did_not_sign_gets_no_update(gateway, broker, virtual_board, provision, ota_server,
+                                                      tmp_path):  # fmt: skip
+    from gateway.pki import ensure_ca, issue
+
+    assert provision(virtual_board, broker).exit_code == 0
+    flash = virtual_board.flash
+    first = (flash / "apps" / "current").read_text()
+    stranger = issue(ensure_ca(tmp_path / "other-ca", "other"), tmp_path / "other-ca", "web", ["127.0.0.1"])
+    proxy_dir = tmp_path / "nginx"
+    conf = (proxy_dir / "nginx.conf").read_text()
+    conf = conf.replace(str(broker.files.secrets.parent / "web.crt"), str(stranger.cert))
+    (proxy_dir / "nginx.conf").write_text(conf.replace(str(broker.files.secrets.parent / "web.key"), str(stranger.key)))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    import subprocess
+
+    subprocess.run([nginx, "-c", str(proxy_dir / "nginx.conf"), "-s", "reload"], check=True)
+    deadline = time.monotonic() + 10
+    while "other" not in _served_issuer(ota_server[1]):  # the reload is done when the new certificate is served
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    new = release(tmp_path, "r3", lambda text: text.replace('APP_VERSION = "0.1.0"', 'APP_VERSION = "0.1.2"'))
+    result = update(broker, ota_server, new, "--timeout", "15")
+    assert result.exit_code == 1
+    log = (flash / "console.log").read_text(errors="replace")
+    assert "ota: update failed:" in log and (flash / "apps" / "current").read_text() == first
+
+
+def _served_issuer(port: int) -> str:
+    import ssl
+
+    from cryptography import x509
+
+    pem = ssl.get_server_certificate(("127.0.0.1", port))
+    return x509.load_pem_x509_certificate(pem.encode()).issuer.rfc4514_string()
 
 
 def test_a_bundle_that_does_not_come_online_is_rolled_back(gateway, broker, virtual_board, provision, ota_server,
