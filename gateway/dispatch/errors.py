@@ -46,3 +46,10 @@ class IllegalTransition(DispatchError):
 
 class NumberRangeExhausted(DispatchError):
     code = "number_range_exhausted"
+
+
+class OverBudget(DispatchError):
+    """The board sent more new events than its budget allows (gateway/budget.py). Raised by the
+    shell before the core decides, so nothing is issued; acknowledged, so a board stops resending."""
+
+    code = "over_budget"
