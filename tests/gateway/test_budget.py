@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.budget import DRAIN_WINDOW_S, Budgets, Bucket, Limit, Pacer, full, opened, take
+from gateway.budget import DRAIN_WINDOW_S, Bucket, Budgets, Limit, Pacer, full, opened, take
 from gateway.config import BudgetRules, ConfigError, center_from_dict
 from gateway.dispatch import IssueTicket
 from gateway.dispatch.errors import OverBudget
