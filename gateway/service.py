@@ -54,6 +54,8 @@ GROUP_MAX = 200
 ALERT_EVERY_S = 30.0
 JOURNAL_RETRY_S = 1.0  # while the journal cannot be written: each failed group costs a replay of the day
 BLOCKS_EVERY_S = 60.0  # raster blocks again to one kiosk at most this often, however often it sends `info`
+# Refusals logged as warnings; the others are the core saying no to a clerk (INFO), as any day has.
+_WARNINGS = {"event", "info", "tele", "message", "messages", OverBudget.code}
 _STOP, _LINK_BACK = "stop", "link back"  # the worker's own markers in the inbox's control lane
 
 
@@ -104,7 +106,7 @@ class GatewayService:
         self._inbox = FairInbox(rules.messages_per_s, rules.messages_burst)
         sending = {d.id: "press" if d.role == "kiosk" else "key" for d in config.devices if d.role != "hall"}
         self.budgets = Budgets(rules, sending, clock())
-        self._refusals = RefusalLog()
+        self.refusals = RefusalLog()
         self._blocks_pacer = Pacer(BLOCKS_EVERY_S)
         self._alerts_checked = _monotonic()
         self._stop = threading.Event()
@@ -200,7 +202,7 @@ class GatewayService:
     def _idle_s(self) -> float:
         """How long the worker may wait for a message before it has something of its own to do."""
         mono = _monotonic()
-        waits = [ALERT_EVERY_S - (mono - self._alerts_checked), self._refusals.next_due(mono),
+        waits = [ALERT_EVERY_S - (mono - self._alerts_checked), self.refusals.next_due(mono),
                  self._blocks_pacer.next_due(mono)]  # fmt: skip
         return max(0.05, min(w for w in waits if w is not None))
 
@@ -214,9 +216,9 @@ class GatewayService:
                 for lane, count in shed.items():
                     self.registry.abused(lane, "flooding", count, now)
             for lane, count in shed.items():
-                self._refused(lane, "shed", f"{count} messages over its inbox budget", mono, count)
-        for line in self._refusals.due(mono):
-            log.warning("%s", line)
+                self._refused(lane, "messages", f"{count} shed: over its inbox budget", mono, count)
+        for what, line in self.refusals.due(mono):
+            log.log(logging.WARNING if what in _WARNINGS else logging.INFO, "%s", line)
         for device_id in self._blocks_pacer.due(mono):
             device = self.devices[device_id]
             if self.registry.entries[device_id].info.get("blocks_rev") != self._blocks(device.printer)[0]:
@@ -225,11 +227,11 @@ class GatewayService:
             self._alerts_checked = mono
             self.check_alerts()
 
-    def _refused(self, device: str, reason: str, detail: str, mono: float | None = None, count: int = 1) -> None:
+    def _refused(self, device: str, what: str, detail: str, mono: float | None = None, count: int = 1,
+                 level: int = logging.WARNING) -> None:  # fmt: skip
         """Log a refusal, coalesced: one line per board and reason per minute (refusals.py)."""
-        line = self._refusals.refused(device, reason, detail, _monotonic() if mono is None else mono, count)
-        if line is not None:
-            log.warning("%s", line)
+        for line in self.refusals.refused(device, what, detail, _monotonic() if mono is None else mono, count):
+            log.log(level, "%s", line)
 
     def submit(self, command: Any, timeout: float = 10.0) -> Decision | DispatchError:
         """Run a command from the console through the worker, like a keypad's: same journal, same
@@ -253,12 +255,12 @@ class GatewayService:
             try:
                 device_id, leaf = p.parse_topic(name, self.config.id, self.settings.prefix)
             except p.ProtocolError as e:
-                self._refused("?", "topic", e.reason)
+                self._refused("?", "message", e.reason)
                 continue
             device = self.devices.get(device_id)
             if device is None:
                 if device_id != "gateway":
-                    self._refused(device_id, "unknown device", f"unknown device {device_id!r} on {name}")
+                    self._refused(device_id, "message", f"unknown device {device_id!r} on {name}")
                 continue
             if leaf == "evt":
                 self._event(device, payload, commands)
@@ -286,11 +288,12 @@ class GatewayService:
             if isinstance(source, ConsoleRequest):
                 source.future.set_result(outcome)
             else:
-                if isinstance(outcome, DispatchError):
+                if isinstance(outcome, OverBudget):  # abuse, or a broken board: a warning and an alert
                     self._refused(source.id, outcome.code, f"{event_id}: {outcome.en}")
-                    if isinstance(outcome, OverBudget):
-                        with self._lock:
-                            self.registry.abused(source.id, "over_budget", 1, now)
+                    with self._lock:
+                        self.registry.abused(source.id, "over_budget", 1, now)
+                elif isinstance(outcome, DispatchError):  # the core said no: staff see why on the keypad
+                    self._refused(source.id, outcome.code, f"{event_id}: {outcome.en}", level=logging.INFO)
                 self._publish(source.id, "ack", p.ack(event_id, outcome))
         if wrote:
             self.hub.publish("hall", hall_view(self.dispatcher.state, self.hall_calls))
@@ -340,7 +343,7 @@ class GatewayService:
         try:
             event_id, command = p.event_command(self.config, device, payload)
         except p.ProtocolError as e:
-            self._refused(device.id, "malformed", e.reason)
+            self._refused(device.id, "event", e.reason)
             if e.event_id:  # tell the board, so that it stops resending what can never work
                 self._publish(device.id, "ack", p.refusal(e.event_id, e))
             return
@@ -353,7 +356,7 @@ class GatewayService:
             try:
                 data = p.load_json(payload)
             except p.ProtocolError as e:
-                self._refused(device.id, f"malformed {leaf}", e.reason)
+                self._refused(device.id, leaf, e.reason)
                 return
         with self._lock:
             self.registry.seen(device.id, leaf, data, now)

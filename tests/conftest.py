@@ -375,9 +375,10 @@ def gateway_process(broker, tmp_path):
             self.log = tmp_path / "gateway.log"
             self.proc = None
             self.extra: list[str] = []  # more `run` options, e.g. --sync-url
+            self.config = SMALL_CENTER_FILE  # or another center's file (with `center` overridden to match)
 
         def start(self):
-            args = [str(cli), "run", "--config", str(SMALL_CENTER_FILE), "--journal", str(self.journal)]
+            args = [str(cli), "run", "--config", str(self.config), "--journal", str(self.journal)]
             args += ["--broker", f"127.0.0.1:{broker.port}", "--secrets", str(broker.files.secrets)]
             args += ["--http", f"127.0.0.1:{self.http_port}", "--audio", f"dir:{tmp_path / 'audio'}", *self.extra]
             with open(self.log, "ab") as out:

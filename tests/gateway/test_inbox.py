@@ -76,23 +76,42 @@ def test_take_waits_for_a_message_and_gives_up_at_its_timeout():
 
 def test_refusals_are_one_line_per_board_and_reason_per_minute():
     log = RefusalLog()
-    lines = [log.refused("kiosk-2", "malformed", f"junk {i}", now=i * 0.01) for i in range(1000)]
-    assert lines[0] == "kiosk-2: refused (malformed): junk 0"
-    assert lines[1:] == [None] * 999
-    assert log.refused("kiosk-2", "over_budget", "kiosk-2:7:9", 1.0) is not None, "another reason: its own line"
-    assert log.refused("kiosk-1", "malformed", "x", 1.0) is not None, "another board: its own line"
+    lines = [log.refused("kiosk-2", "event", f"junk {i}", now=i * 0.01) for i in range(1000)]
+    assert lines[0] == ["refused event from kiosk-2: junk 0"]
+    assert lines[1:] == [[]] * 999
+    assert log.refused("kiosk-2", "over_budget", "kiosk-2:7:9", 1.0), "another reason: its own line"
+    assert log.refused("kiosk-1", "event", "x", 1.0), "another board: its own line"
     assert log.due(59.0) == []
     assert log.next_due(59.0) == 1.0
-    assert log.due(60.0) == ["kiosk-2: refused (malformed): 999 more in the last 60 s (latest: junk 999)"]
+    assert log.due(60.0) == [("event", "refused event from kiosk-2: 999 more in the last 60 s (latest: junk 999)")]
     assert log.due(61.0) == [], "the others had no more: their windows close quietly"
-    assert log.refused("kiosk-2", "malformed", "junk", 61.0) is None, "still in its second minute"
-    assert log.due(120.0) == ["kiosk-2: refused (malformed): 1 more in the last 60 s (latest: junk)"]
+    assert log.refused("kiosk-2", "event", "junk", 61.0) == [], "still in its second minute"
+    assert log.due(120.0) == [("event", "refused event from kiosk-2: 1 more in the last 60 s (latest: junk)")]
     assert log.due(180.0) == []
-    assert log.refused("kiosk-2", "malformed", "again", 181.0) == "kiosk-2: refused (malformed): again"
+    assert log.refused("kiosk-2", "event", "again", 181.0) == ["refused event from kiosk-2: again"]
+
+
+def test_a_minute_over_is_summed_up_by_the_next_refusal_too():
+    log = RefusalLog()
+    log.refused("kiosk-2", "event", "a", 0.0)
+    log.refused("kiosk-2", "event", "b", 1.0)
+    assert log.refused("kiosk-2", "event", "c", 70.0) == [
+        "refused event from kiosk-2: 1 more in the last 70 s (latest: b)"
+    ], "c opens the next minute, counted"
+
+
+def test_a_window_of_zero_writes_every_refusal():
+    log = RefusalLog(window_s=0)
+    assert [log.refused("kiosk-1", "event", str(i), 5.0) for i in range(3)] == [
+        [f"refused event from kiosk-1: {i}"] for i in range(3)
+    ]
+    assert log.due(5.0) == []
 
 
 def test_shed_messages_are_counted_in_bulk():
     log = RefusalLog()
-    assert log.refused("kiosk-2", "shed", "12 messages", 0.0, count=12) is not None
-    assert log.refused("kiosk-2", "shed", "300 messages", 1.0, count=300) is None
-    assert log.due(60.0) == ["kiosk-2: refused (shed): 300 more in the last 60 s (latest: 300 messages)"]
+    assert log.refused("kiosk-2", "messages", "12 shed", 0.0, count=12)
+    assert log.refused("kiosk-2", "messages", "300 shed", 1.0, count=300) == []
+    assert log.due(60.0) == [
+        ("messages", "refused messages from kiosk-2: 300 more in the last 60 s (latest: 300 shed)")
+    ]

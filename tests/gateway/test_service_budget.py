@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import tomllib
 
@@ -136,12 +137,14 @@ def test_refusals_are_logged_once_per_board_and_reason(gateway, boards, caplog):
     for n in range(40):
         kiosk.publish("evt", f"not json {n}")
     kiosk.ack_for(kiosk.press())
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("kiosk-1: refused")]
-    assert lines == [
-        "kiosk-1: refused (malformed): payload is not UTF-8 JSON: Expecting value: line 1 column 1 (char 0)"
-    ]
-    summary = gateway._refusals.due(time.monotonic() + 61)  # the minute is over
-    assert len(summary) == 1 and summary[0].startswith("kiosk-1: refused (malformed): 39 more in the last ")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused event from kiosk-1")]
+    reason = "payload is not UTF-8 JSON: Expecting value: line 1 column 1 (char 0)"
+    assert lines == [f"refused event from kiosk-1: {reason}"]
+    summary = gateway.refusals.due(time.monotonic() + 61)  # the minute is over
+    assert len(summary) == 1 and summary[0][0] == "event"
+    assert re.fullmatch(
+        rf"refused event from kiosk-1: 39 more in the last 6\d s \(latest: {re.escape(reason)}\)", summary[0][1]
+    )
 
 
 def test_a_board_flooding_the_inbox_is_shed_and_raises_an_alert(gateway, boards):
