@@ -29,7 +29,8 @@ from gateway.ticket import static_blocks
 from rig.flood import flood_center, percentile, run_flood
 from tests.conftest import SMALL_CENTER_FILE
 
-RATE = 10_000  # messages a second, the attack
+ATTACK = 10_000  # messages a second, the attack; the flooder aims a little above, so that it surely reaches it
+RATE = 10_500
 SECONDS = rounds(full=10, quick=2)
 KIOSKS = 8  # kiosk-2 floods; the seven others press, each every EVERY seconds (within its budget)
 EVERY = 1.2
@@ -82,9 +83,9 @@ def test_a_flood_from_one_board_leaves_the_others_answered(center, flood_file, b
 
     # The flood was real: written and accepted by the broker at the attack's rate.
     assert result.sent == RATE * SECONDS
-    assert result.sent_per_s >= 0.95 * RATE, f"the flooder wrote only {result.sent_per_s:.0f}/s"
+    assert result.sent_per_s >= ATTACK, f"the flooder wrote only {result.sent_per_s:.0f}/s"
     assert result.accepted == result.sent, "the broker acknowledged every publish"
-    assert result.accepted_per_s >= 0.9 * RATE, f"the broker accepted only {result.accepted_per_s:.0f}/s"
+    assert result.accepted_per_s >= ATTACK, f"the broker accepted only {result.accepted_per_s:.0f}/s"
 
     # The other kiosks: every press answered, p99 within the bound.
     during = result.during_ms
@@ -104,6 +105,7 @@ def test_a_flood_from_one_board_leaves_the_others_answered(center, flood_file, b
     issued = _issued(gateway_process.journal)
     allowed = rules.press_burst + rules.drain + rules.press_per_s * (ended - started) + 1
     assert 0 < issued["kiosk-2"] <= allowed, (issued, allowed)
+    print(f"flooder: {issued['kiosk-2']} tickets (allowed {allowed:.0f}), received {result.received}")
     assert sum(n for d, n in issued.items() if d != "kiosk-2") == len(result.before_ms) + len(during)
 
     # `info` 2,500 times a second: the raster blocks went to the flooder once.
@@ -117,5 +119,6 @@ def test_a_flood_from_one_board_leaves_the_others_answered(center, flood_file, b
     about_flooder = [line for line in log if "kiosk-2" in line]
     assert 0 < len(about_flooder) <= 10, about_flooder
     assert len(log) < 40, log[:50]
+    print(f"gateway log: {len(log)} lines, {len(about_flooder)} about the flooder")
     broker_log = broker.log.read_text(encoding="utf-8", errors="replace")
     assert "dropped" not in broker_log.lower(), [line for line in broker_log.splitlines() if "dropped" in line][:3]
