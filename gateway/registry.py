@@ -58,16 +58,19 @@ class Registry:
         elif leaf == "tele":
             entry.tele = data
 
-    def abused(self, device: str, kind: str, count: int, now: float) -> None:
-        """`count` more refusals of `kind` ("over_budget" or "flooding") from a board."""
+    def abused(self, device: str, kind: str, count: int, now: float) -> bool:
+        """`count` more refusals of `kind` ("over_budget" or "flooding") from a board; True when
+        that starts a new alert."""
         entry = self.entries.get(device)
         if entry is None or count <= 0:
-            return
+            return False
         abuse: Abuse = getattr(entry, kind)
-        if not abuse.count or not 0 <= now - abuse.last < ABUSE_HOLD_S:
+        new = not abuse.count or not 0 <= now - abuse.last < ABUSE_HOLD_S
+        if new:
             abuse.count, abuse.since = 0, now
         abuse.count += count
         abuse.last = now
+        return new
 
     def is_open(self, now: float) -> bool:
         local = datetime.fromtimestamp(now, self.tz)

@@ -214,7 +214,8 @@ class GatewayService:
         if shed:
             with self._lock:
                 for lane, count in shed.items():
-                    self.registry.abused(lane, "flooding", count, now)
+                    if self.registry.abused(lane, "flooding", count, now):
+                        self._alerts_checked = -ALERT_EVERY_S  # a new alert: logged now, not in 30 s
             for lane, count in shed.items():
                 self._refused(lane, "messages", f"{count} shed: over its inbox budget", mono, count)
         for what, line in self.refusals.due(mono):
@@ -291,7 +292,8 @@ class GatewayService:
                 if isinstance(outcome, OverBudget):  # abuse, or a broken board: a warning and an alert
                     self._refused(source.id, outcome.code, f"{event_id}: {outcome.en}")
                     with self._lock:
-                        self.registry.abused(source.id, "over_budget", 1, now)
+                        if self.registry.abused(source.id, "over_budget", 1, now):
+                            self._alerts_checked = -ALERT_EVERY_S  # logged at the next housekeeping
                 elif isinstance(outcome, DispatchError):  # the core said no: staff see why on the keypad
                     self._refused(source.id, outcome.code, f"{event_id}: {outcome.en}", level=logging.INFO)
                 self._publish(source.id, "ack", p.ack(event_id, outcome))
