@@ -25,7 +25,7 @@ bench: system $(STAMP) $(VENDOR)
 	$(BIN)/python -m bench.run
 
 # Every fault at full length (docs/reliability.md); `make test` runs the same faults, shorter.
-FAULT_TESTS := tests/faults tests/firmware/test_faults.py
+FAULT_TESTS := tests/faults tests/firmware/test_faults.py tests/attacks/test_flood.py
 faults: system $(STAMP) $(VENDOR)
 	rm -f bench/faults.jsonl
 	HANGCHO_FAULTS=full HANGCHO_FAULTS_OUT=$(CURDIR)/bench/faults.jsonl $(BIN)/pytest $(FAULT_TESTS); \

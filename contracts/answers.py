@@ -17,6 +17,7 @@ UNKNOWN_TICKET = "unknown_ticket"
 UNKNOWN_PRIORITY_CLASS = "unknown_priority_class"
 ILLEGAL_TRANSITION = "illegal_transition"  # the command does not fit the ticket's or counter's state
 NUMBER_RANGE_EXHAUSTED = "number_range_exhausted"
+OVER_BUDGET = "over_budget"  # a board sent more new events than its budget (gateway/budget.py)
 DISPATCH_ERROR = "dispatch_error"
 
 REASONS = (
@@ -27,6 +28,7 @@ REASONS = (
     UNKNOWN_PRIORITY_CLASS,
     ILLEGAL_TRANSITION,
     NUMBER_RANGE_EXHAUSTED,
+    OVER_BUDGET,
     DISPATCH_ERROR,
 )
 

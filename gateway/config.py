@@ -62,6 +62,22 @@ class DispatchRules:
     eta_min_samples: int = 5
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetRules:
+    """What one board may send (gateway/budget.py): each board has its own buckets of these sizes.
+
+    The defaults are far above what a real hall does (a kiosk's printer takes seconds per ticket;
+    a clerk's keys follow the voice calls) and far below what a flooding script does."""
+
+    press_per_s: float = 1.0  # a kiosk's presses, sustained
+    press_burst: int = 5  # … at once (a family pressing for three services)
+    key_per_s: float = 0.5  # a counter's keys, sustained
+    key_burst: int = 20  # … at once (complete, next, recall, recall, no-show, next …)
+    drain: int = 64  # more events a board may bring back after being away: firmware's outbox (MAX_PENDING)
+    messages_per_s: float = 100.0  # everything a board sends, at the gateway's door (the inbox)
+    messages_burst: int = 200  # … at once; also how many of one board's messages may wait
+
+
 ROLES = ("kiosk", "counter", "hall")
 PRINTERS = {"58mm": 384, "80mm": 576}  # printer profile → dots per line
 
@@ -92,6 +108,7 @@ class CenterConfig:
     public_url: str = ""  # the gateway's pages as phones on the center's network reach them
     opening_hours: tuple[tuple[str, str], ...] = (("07:30", "11:30"), ("13:30", "17:00"))
     open_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays: 1 = Monday
+    budgets: BudgetRules = field(default_factory=BudgetRules)
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -102,7 +119,7 @@ def load_center(path: str | Path) -> CenterConfig:
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
     """Validate a parsed configuration, in the file's reading order; raise ConfigError naming the key."""
     v = Validator(source)
-    v.known(data, "", ("center", "dispatch", "services", "priority_classes", "counters", "devices"))
+    v.known(data, "", ("center", "dispatch", "budgets", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days"))
     center_id = v.get(center, "center", "id", str)
@@ -118,6 +135,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" names a folder: IsADirectoryError
         v.fail("center.timezone", f"múi giờ không tồn tại (unknown time zone) {tz!r}")
     rules = _rules(v, data.get("dispatch", {}))
+    budgets = _budgets(v, data.get("budgets", {}))
     services = tuple(_service(v, s, f"services[{i}]") for i, s in enumerate(v.array(data, "services")))
     v.unique([s.code for s in services], "services", "code")
     codes = {s.code for s in services}
@@ -135,7 +153,19 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v.unique([d.id for d in devices], "devices", "id")
     hours, days = _opening(v, center)
     return CenterConfig(
-        center_id, name, services, counters, classes, rules, ward, tz, devices, public_url.rstrip("/"), hours, days
+        center_id,
+        name,
+        services,
+        counters,
+        classes,
+        rules,
+        ward,
+        tz,
+        devices,
+        public_url.rstrip("/"),
+        hours,
+        days,
+        budgets,
     )
 
 
@@ -272,3 +302,22 @@ def _rules(v: Validator, d: Any) -> DispatchRules:
         v.fail("dispatch.starvation_minutes", f"phải dương (must be positive), got {starve}")
     v.known(d, "dispatch", ("priority_mode", "starvation_minutes", *ints))
     return DispatchRules(priority_mode=mode, starvation_minutes=float(starve), **ints)
+
+
+def _budgets(v: Validator, d: Any) -> BudgetRules:
+    v.require_table(d, "budgets")
+    v.known(d, "budgets", tuple(BudgetRules.__dataclass_fields__))
+    defaults, values = BudgetRules(), {}
+    for key, f in BudgetRules.__dataclass_fields__.items():
+        default = getattr(defaults, key)
+        if f.type == "float":
+            value = v.get(d, "budgets", key, (int, float), required=False, default=default)
+            if not (math.isfinite(value) and value > 0):
+                v.fail(f"budgets.{key}", f"phải dương (must be positive), got {value}")
+            values[key] = float(value)
+        else:
+            low = 0 if key == "drain" else 1
+            values[key] = v.get(d, "budgets", key, int, required=False, default=default)
+            if values[key] < low:
+                v.fail(f"budgets.{key}", f"phải ≥ {low} (must be ≥ {low}), got {values[key]}")
+    return BudgetRules(**values)

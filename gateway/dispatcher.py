@@ -10,7 +10,8 @@ yesterday's answer instead of a second ticket.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from .config import CenterConfig
@@ -39,8 +40,14 @@ class Dispatcher:
         self.state.commit(decision.events, command.key)
         return decision
 
-    def handle_many(self, items: Sequence[tuple[Command, float]]) -> list[Outcome]:
+    def handle_many(
+        self, items: Sequence[tuple[Command, float]], admit: Callable[[int], None] | None = None
+    ) -> list[Outcome]:
         """Several commands in one transaction; a refusal answers only its own command.
+
+        `admit(i)` is asked before item i is decided, only when its key is new (not a resend of
+        something already answered): it raises a DispatchError to refuse it (the budget,
+        gateway/budget.py), so that a resend is always answered and never costs budget.
 
         If the write fails, JournalError is raised, none of the group is durable, and the
         state is rebuilt from the journal: the caller must acknowledge none of them.
@@ -48,9 +55,9 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         batches: list[Batch] = []
         state = self.state
-        for command, now in items:
+        for i, (command, now) in enumerate(items):
             try:
-                decision = self._decide(command, now)
+                decision = self._decide(command, now, None if admit is None else partial(admit, i))
             except DispatchError as e:
                 outcomes.append(e)
                 continue
@@ -66,12 +73,16 @@ class Dispatcher:
                 raise
         return outcomes
 
-    def _decide(self, command: Command, now: float) -> Decision:
+    def _decide(self, command: Command, now: float, admit: Callable[[], None] | None = None) -> Decision:
         key = getattr(command, "key", None)
-        if key.__class__ is str and key not in self.state.seen:
-            prior = self.journal.find(key)
+        if key.__class__ is str:
+            prior = self.state.seen.get(key)
+            if prior is None:
+                prior = self.journal.find(key)
             if prior is not None:
                 return Decision(prior, True)
+        if admit is not None:
+            admit()
         return decide(self.state, command, now)
 
     def close(self) -> None:

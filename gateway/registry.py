@@ -2,7 +2,10 @@
 
 Built from the boards' `status`, `info` and `tele` messages (docs/protocol.md).
 An alert is raised only during opening hours: a kiosk switched off at night is
-not news, one that drops off the network at 08:00 is.
+not news, one that drops off the network at 08:00 is. A board over its budget
+(presses or keys refused) or flooding the gateway (messages shed at its inbox)
+is news at any hour: it is what a stolen password looks like. That alert stays
+until the board has been quiet for ABUSE_HOLD_S.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ from zoneinfo import ZoneInfo
 from .config import CenterConfig
 
 PAPER_ALERTS = {"out": "hết giấy", "low": "sắp hết giấy"}
+ABUSE_HOLD_S = 600.0
+
+
+@dataclass(slots=True)
+class Abuse:
+    """Refusals of one kind since the alert started."""
+
+    count: int = 0
+    since: float = 0.0
+    last: float = 0.0
 
 
 @dataclass(slots=True)
@@ -24,6 +37,8 @@ class DeviceStatus:
     info: dict[str, Any] = field(default_factory=dict)
     tele: dict[str, Any] = field(default_factory=dict)
     last_seen: float | None = None
+    over_budget: Abuse = field(default_factory=Abuse)  # presses or keys refused by the budget
+    flooding: Abuse = field(default_factory=Abuse)  # messages shed at the inbox
 
 
 class Registry:
@@ -43,6 +58,20 @@ class Registry:
         elif leaf == "tele":
             entry.tele = data
 
+    def abused(self, device: str, kind: str, count: int, now: float) -> bool:
+        """`count` more refusals of `kind` ("over_budget" or "flooding") from a board; True when
+        that starts a new alert."""
+        entry = self.entries.get(device)
+        if entry is None or count <= 0:
+            return False
+        abuse: Abuse = getattr(entry, kind)
+        new = not abuse.count or not 0 <= now - abuse.last < ABUSE_HOLD_S
+        if new:
+            abuse.count, abuse.since = 0, now
+        abuse.count += count
+        abuse.last = now
+        return new
+
     def is_open(self, now: float) -> bool:
         local = datetime.fromtimestamp(now, self.tz)
         hhmm = local.strftime("%H:%M")
@@ -50,9 +79,9 @@ class Registry:
 
     def alerts(self, now: float) -> list[dict[str, Any]]:
         """What needs attention now, in Vietnamese for the console and the logs."""
+        alerts = self._abuse(now)
         if not self.is_open(now):
-            return []
-        alerts = []
+            return alerts
         for device in self.config.devices:
             entry = self.entries[device.id]
             if entry.status != "online":
@@ -62,6 +91,21 @@ class Registry:
             if device.role == "kiosk" and isinstance(paper, str) and paper in PAPER_ALERTS:
                 alerts.append({"device": device.id, "kind": f"paper_{paper}",
                                "message": f"Máy in của {device.id} {PAPER_ALERTS[paper]}"})  # fmt: skip
+        return alerts
+
+    def _abuse(self, now: float) -> list[dict[str, Any]]:
+        alerts = []
+        for device in self.config.devices:
+            entry = self.entries[device.id]
+            what = "lượt bấm" if device.role == "kiosk" else "phím"
+            for kind, abuse, text in (
+                ("over_budget", entry.over_budget, f"gửi quá nhiều {what}, vượt hạn mức: đã từ chối"),
+                ("flooding", entry.flooding, "gửi tin nhắn dồn dập: đã bỏ qua"),
+            ):
+                if abuse.count and 0 <= now - abuse.last < ABUSE_HOLD_S:
+                    message = f"Thiết bị {device.id} ({device.role}) {text} {_vi(abuse.count)}"
+                    alert = {"device": device.id, "kind": kind, "since": abuse.since, "count": abuse.count}
+                    alerts.append(alert | {"message": message})
         return alerts
 
     def rows(self, now: float) -> list[dict[str, Any]]:
@@ -79,3 +123,8 @@ class Registry:
                 "reconnects": e.tele.get("reconnects"), "outbox": e.tele.get("outbox"), "chip_c": e.tele.get("chip_c"),
             })  # fmt: skip
         return rows
+
+
+def _vi(n: int) -> str:
+    """A count as Vietnamese write it: 12.345."""
+    return f"{n:,}".replace(",", ".")

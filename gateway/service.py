@@ -1,13 +1,16 @@
 """The gateway service: the dispatch core's shell over MQTT.
 
-paho's network thread only queues incoming messages. One worker thread takes
-them in groups, turns board events into commands (protocol.py), has the
-dispatcher decide and journal the whole group in one transaction, and only
-then publishes: the acks, the print command for each new ticket, and the
-displays of the counters and the hall. A message that cannot be used is
-logged with its reason and changes nothing. The MQTT session is persistent
-(clean_session off, QoS 1), so events published while the gateway is down
-wait in the broker; boards also resend until acknowledged.
+paho's network thread only queues incoming messages, each in its board's lane
+of the inbox (inbox.py: bounded, served in turn, so one board's flood cannot
+delay another's press). One worker thread takes them in groups, turns board
+events into commands (protocol.py), has the dispatcher decide and journal the
+whole group in one transaction, and only then publishes: the acks, the print
+command for each new ticket, and the displays of the counters and the hall.
+A new event beyond its board's budget (budget.py) is refused before the core
+sees it. A message that cannot be used changes nothing and is logged with its
+reason, one line per board and reason per minute (refusals.py). The MQTT
+session is persistent (clean_session off, QoS 1), so events published while
+the gateway is down wait in the broker; boards also resend until acknowledged.
 
 If the journal cannot be written (a full disk), nothing is acknowledged: the
 boards keep resending, the worker retries at most once a second, and the
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import shutil
 import socket
 import threading
@@ -34,12 +36,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 from contracts.ids import GATEWAY
 
 from . import protocol as p
+from .budget import Budgets, Pacer
 from .config import CenterConfig, Device
 from .dispatch import Decision, DispatchError
+from .dispatch.errors import OverBudget
 from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
 from .dispatcher import Dispatcher
 from .hub import ViewHub
+from .inbox import FairInbox
 from .journal import JournalError
+from .refusals import RefusalLog
 from .registry import Registry
 from .ticket import blocks_rev, static_blocks, status_url, ticket_ops
 from .views import add_call, counter_view, hall_view, recent_calls
@@ -49,6 +55,10 @@ log = logging.getLogger("hangcho.gateway")
 GROUP_MAX = 200
 ALERT_EVERY_S = 30.0
 JOURNAL_RETRY_S = 1.0  # while the journal cannot be written: each failed group costs a replay of the day
+BLOCKS_EVERY_S = 60.0  # raster blocks again to one kiosk at most this often, however often it sends `info`
+# Refusals logged as warnings; the others are the core saying no to a clerk (INFO), as any day has.
+_WARNINGS = {"event", "info", "tele", "message", "messages", OverBudget.code}
+_STOP, _LINK_BACK = "stop", "link back"  # the worker's own markers in the inbox's control lane
 
 
 @dataclass(slots=True)
@@ -59,6 +69,10 @@ class MqttSettings:
     password: str | None = None
     prefix: str = p.PREFIX
     keepalive: int = 30
+
+
+def _monotonic() -> float:
+    return time.monotonic()
 
 
 @dataclass(slots=True)
@@ -90,7 +104,13 @@ class GatewayService:
         self._journal_down: dict[str, Any] | None = None  # since when, what was logged, how many went unacked
         self.hall_calls = recent_calls(e for _, events in dispatcher.journal.current_day() for e in events)
         self.hub.publish("hall", hall_view(dispatcher.state, self.hall_calls))
-        self._inbox: queue.Queue = queue.Queue()
+        rules = config.budgets
+        self._inbox = FairInbox(rules.messages_per_s, rules.messages_burst)
+        sending = {d.id: "press" if d.role == "kiosk" else "key" for d in config.devices if d.role != "hall"}
+        self.budgets = Budgets(rules, sending, clock())
+        self.refusals = RefusalLog()
+        self._blocks_pacer = Pacer(BLOCKS_EVERY_S)
+        self._alerts_checked = _monotonic()
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="hangcho-worker", daemon=True)
         self.connected = threading.Event()  # set once subscribed, cleared on a disconnect
@@ -127,7 +147,7 @@ class GatewayService:
     def stop(self) -> None:
         self.hub.close()
         self._stop.set()
-        self._inbox.put(None)
+        self._inbox.put_control(_STOP)
         self.client.publish(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_LOST, qos=1, retain=True)
         self.client.disconnect()
         self.client.loop_stop()
@@ -138,6 +158,7 @@ class GatewayService:
             log.error("broker refused the connection: %s", reason_code)
             return
         client.subscribe(p.subscriptions(self.config.id, self.settings.prefix))
+        self._inbox.put_control(_LINK_BACK)  # what waited in the broker comes now: every board may drain
         client.publish(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_ONLINE, qos=1, retain=True)
         log.info(
             "connected to %s:%s (session present: %s)", self.settings.host, self.settings.port, flags.session_present
@@ -153,7 +174,11 @@ class GatewayService:
             return fn(self.dispatcher.state)
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
-        self._inbox.put((message.topic, message.payload))
+        """On paho's network thread, for every message: a few dictionary operations, no more."""
+        name = message.topic
+        parts = name.split("/", 4)
+        lane = parts[3] if len(parts) == 5 and parts[3] in self.devices else "?"
+        self._inbox.put(lane, (name, message.payload), _monotonic())
 
     def _publish(self, device: str, leaf: str, body: dict, retain: bool = False) -> None:
         self.client.publish(self._topic(device, leaf), p.encode(body), qos=1, retain=retain)
@@ -161,38 +186,61 @@ class GatewayService:
     # -- the worker ---------------------------------------------------------------
     def _work(self) -> None:
         while not self._stop.is_set():
-            try:
-                item = self._inbox.get(timeout=ALERT_EVERY_S)
-            except queue.Empty:
-                try:
-                    self.check_alerts()
-                except Exception:  # a report that cannot be built must not stop the queue
-                    log.exception("could not check the alerts")
-                continue
-            if item is None:
-                break
-            group = [item]
-            while len(group) < GROUP_MAX:
-                try:
-                    nxt = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._stop.set()
-                    break
-                group.append(nxt)
+            group = self._inbox.take(GROUP_MAX, self._idle_s())
+            if _STOP in group:
+                group = group[: group.index(_STOP)]
+                self._stop.set()
             try:
                 self.handle_group(group)
             except Exception:  # the service must outlive one bad group; nothing was acked
                 log.exception("could not handle %d messages", len(group))
+            try:
+                self.housekeeping()
+            except Exception:  # a report that cannot be built must not stop the queue
+                log.exception("could not check the alerts")
             if self._journal_down is not None:  # let the resends gather into one group, not one replay each
                 self._stop.wait(JOURNAL_RETRY_S)
+
+    def _idle_s(self) -> float:
+        """How long the worker may wait for a message before it has something of its own to do."""
+        mono = _monotonic()
+        waits = [ALERT_EVERY_S - (mono - self._alerts_checked), self.refusals.next_due(mono),
+                 self._blocks_pacer.next_due(mono)]  # fmt: skip
+        return max(0.05, min(w for w in waits if w is not None))
+
+    def housekeeping(self) -> None:
+        """What is due between groups: the shed messages counted, the minute's log lines, the
+        raster blocks a kiosk asked for too soon, and the alerts every ALERT_EVERY_S."""
+        now, mono = self.clock(), _monotonic()
+        shed = self._inbox.shed()
+        if shed:
+            with self._lock:
+                for lane, count in shed.items():
+                    if self.registry.abused(lane, "flooding", count, now):
+                        self._alerts_checked = -ALERT_EVERY_S  # a new alert: logged now, not in 30 s
+            for lane, count in shed.items():
+                self._refused(lane, "messages", f"{count} shed: over its inbox budget", mono, count)
+        for what, line in self.refusals.due(mono):
+            log.log(logging.WARNING if what in _WARNINGS else logging.INFO, "%s", line)
+        for device_id in self._blocks_pacer.due(mono):
+            device = self.devices[device_id]
+            if self.registry.entries[device_id].info.get("blocks_rev") != self._blocks(device.printer)[0]:
+                self.send_blocks(device, now)
+        if mono - self._alerts_checked >= ALERT_EVERY_S:
+            self._alerts_checked = mono
+            self.check_alerts()
+
+    def _refused(self, device: str, what: str, detail: str, mono: float | None = None, count: int = 1,
+                 level: int = logging.WARNING) -> None:  # fmt: skip
+        """Log a refusal, coalesced: one line per board and reason per minute (refusals.py)."""
+        for line in self.refusals.refused(device, what, detail, _monotonic() if mono is None else mono, count):
+            log.log(level, "%s", line)
 
     def submit(self, command: Any, timeout: float = 10.0) -> Decision | DispatchError:
         """Run a command from the console through the worker, like a keypad's: same journal, same
         displays and voice. Raises TimeoutError if the worker did not answer in time."""
         request = ConsoleRequest(command)
-        self._inbox.put(request)
+        self._inbox.put_control(request)
         return request.future.result(timeout)
 
     def handle_group(self, group: list) -> None:
@@ -203,16 +251,19 @@ class GatewayService:
             if isinstance(item, ConsoleRequest):
                 commands.append((item, "", item.command))
                 continue
+            if item == _LINK_BACK:
+                self.budgets.all_back(now)
+                continue
             name, payload = item
             try:
                 device_id, leaf = p.parse_topic(name, self.config.id, self.settings.prefix)
             except p.ProtocolError as e:
-                log.warning("refused message: %s", e.reason)
+                self._refused("?", "message", e.reason)
                 continue
             device = self.devices.get(device_id)
             if device is None:
                 if device_id != GATEWAY:
-                    log.warning("refused message from unknown device %r on %s", device_id, name)
+                    self._refused(device_id, "message", f"unknown device {device_id!r} on {name}")
                 continue
             if leaf == "evt":
                 self._event(device, payload, commands)
@@ -220,10 +271,13 @@ class GatewayService:
                 self._health(device, leaf, payload, now)
         if not commands:
             return
+        saved, admit = self.budgets.saved(), self._admit(commands, now)
         try:
             with self._lock:
-                outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands])
+                outcomes = self.dispatcher.handle_many([(cmd, now) for _, _, cmd in commands], admit)
         except JournalError as e:
+            self.budgets.restore(saved)  # nothing was issued, so nothing was spent
+            self.budgets.all_back(now)  # and when writing works again, every board's resends come at once
             self._journal_failed(e, len(commands))
             for source, _, _ in commands:
                 if isinstance(source, ConsoleRequest):
@@ -237,11 +291,31 @@ class GatewayService:
             if isinstance(source, ConsoleRequest):
                 source.future.set_result(outcome)
             else:
-                if isinstance(outcome, DispatchError):
-                    log.info("refused %s from %s: %s", event_id, source.id, outcome.en)
+                if isinstance(outcome, OverBudget):  # abuse, or a broken board: a warning and an alert
+                    self._refused(source.id, outcome.code, f"{event_id}: {outcome.en}")
+                    with self._lock:
+                        if self.registry.abused(source.id, "over_budget", 1, now):
+                            self._alerts_checked = -ALERT_EVERY_S  # logged at the next housekeeping
+                elif isinstance(outcome, DispatchError):  # the core said no: staff see why on the keypad
+                    self._refused(source.id, outcome.code, f"{event_id}: {outcome.en}", level=logging.INFO)
                 self._publish(source.id, "ack", p.ack(event_id, outcome))
         if wrote:
             self.hub.publish("hall", hall_view(self.dispatcher.state, self.hall_calls))
+
+    def _admit(self, commands: list, now: float) -> Callable[[int], None]:
+        """The budget check the dispatcher makes for each new event id (never for a resend)."""
+
+        def admit(i: int) -> None:
+            source = commands[i][0]
+            if isinstance(source, Device) and not self.budgets.take(source.id, now):
+                budget = self.budgets.describe(source.id)
+                if source.role == "kiosk":
+                    vi = "Bấm quá nhanh (vượt hạn mức của kiosk); xin chờ giây lát rồi bấm lại"
+                else:
+                    vi = "Bấm phím quá nhanh (vượt hạn mức của quầy); xin chờ vài giây rồi bấm lại"
+                raise OverBudget(vi, f"over budget: {source.id} sends more than {budget}")
+
+        return admit
 
     def _journal_failed(self, e: JournalError, count: int) -> None:
         """Log each kind of failure once per outage, not once per resend."""
@@ -273,7 +347,7 @@ class GatewayService:
         try:
             event_id, command = p.event_command(self.config, device, payload)
         except p.ProtocolError as e:
-            log.warning("refused event from %s: %s", device.id, e.reason)
+            self._refused(device.id, "event", e.reason)
             if e.event_id:  # tell the board, so that it stops resending what can never work
                 self._publish(device.id, "ack", p.refusal(e.event_id, e))
             return
@@ -286,12 +360,17 @@ class GatewayService:
             try:
                 data = p.load_json(payload)
             except p.ProtocolError as e:
-                log.warning("refused %s from %s: %s", leaf, device.id, e.reason)
+                self._refused(device.id, leaf, e.reason)
                 return
         with self._lock:
             self.registry.seen(device.id, leaf, data, now)
-        if leaf == "info" and device.role == "kiosk" and data.get("blocks_rev") != self._blocks(device.printer)[0]:
-            self.send_blocks(device, now)
+        if leaf == "status" and data == p.STATUS_ONLINE:
+            self.budgets.back(device.id, now)  # (re)connected: its outbox comes next
+        elif leaf == "info" and device.role == "kiosk":
+            if data.get("blocks_rev") == self._blocks(device.printer)[0]:
+                self._blocks_pacer.forget(device.id)
+            elif self._blocks_pacer.ask(device.id, _monotonic()):  # else later: at most once a minute
+                self.send_blocks(device, now)
 
     def devices_report(self) -> dict[str, Any]:
         """Every board's row and the alerts now: for `hangcho-gateway devices` and the web."""

@@ -1,10 +1,11 @@
 """Voice calls in the hall, offline: a chime, then "Mời công dân số A023 đến quầy số 5".
 
 Speech comes from espeak-ng's Vietnamese voice; the chime is synthesised here.
-Each call becomes one WAV file (chime + speech). Calls wait in a queue and a
-single player thread plays them one after another, so a new call never cuts
-off the one being spoken. Where the sound goes is a `sink`: a command such as
-`aplay -q` on a Raspberry Pi, or a folder, which is how the tests listen.
+Each call becomes one WAV file (chime + speech). Calls wait in a bounded queue
+(a recall replaces the same ticket's waiting call) and a single player thread
+plays them one after another, so a new call never cuts off the one being spoken.
+Where the sound goes is a `sink`: a command such as `aplay -q` on a Raspberry Pi,
+or a folder, which is how the tests listen.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import queue
 import shlex
 import shutil
 import struct
@@ -20,11 +20,13 @@ import subprocess
 import threading
 import time
 import wave
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("hangcho.voice")
 RATE = 22050  # espeak-ng's output rate
+VOICE_QUEUE = 8  # calls waiting at most: about half a minute of speech
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 LETTERS = {
     "A": "A", "B": "Bê", "C": "Xê", "D": "Dê", "E": "E", "F": "Ép", "G": "Giê", "H": "Hát", "I": "I",
@@ -130,33 +132,70 @@ def folder_sink(folder: str | Path, realtime: bool = True) -> Callable[[str, byt
 
 
 class Announcer:
-    """Queue of calls to speak; one player thread, so nothing is cut off."""
+    """Calls waiting to be spoken; one player thread, so nothing is cut off.
 
-    def __init__(self, sink: Callable[[str, bytes], None], voice: str = "vi"):
-        self.sink, self.voice = sink, voice
-        self._queue: queue.Queue = queue.Queue()
+    The queue is bounded: at most `most` calls wait (a call takes about four seconds to say, so
+    the last of VOICE_QUEUE waits half a minute). A recall of a ticket that still waits replaces
+    that call in its place, with the newest counter, instead of queueing a second one. When the
+    queue is full, the call that has waited longest is dropped, counted and logged: it is the
+    stalest, the hall page still shows it, and the newest call is the one a citizen is now
+    being waited for at a counter."""
+
+    def __init__(self, sink: Callable[[str, bytes], None], voice: str = "vi", most: int = VOICE_QUEUE):
+        self.sink, self.voice, self.most = sink, voice, most
+        self.dropped = 0
+        self._waiting: deque[tuple[str, int]] = deque()
+        self._playing = False
+        self._closed = False
+        self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="hangcho-voice", daemon=True)
         self._thread.start()
 
     def announce(self, ticket: str, counter: int) -> None:
-        self._queue.put((ticket, counter))
+        with self._cond:
+            for i, (waiting, _) in enumerate(self._waiting):
+                if waiting == ticket:
+                    self._waiting[i] = (ticket, counter)
+                    return
+            if len(self._waiting) >= self.most:
+                old, at = self._waiting.popleft()
+                self.dropped += 1
+                log.warning("voice: %d calls waiting; %s at counter %s is not spoken", self.most, old, at)
+            self._waiting.append((ticket, counter))
+            self._cond.notify()
+
+    def waiting(self) -> list[tuple[str, int]]:
+        with self._cond:
+            return list(self._waiting)
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            ticket, counter = item
+        while True:
+            with self._cond:
+                while not self._waiting and not self._closed:
+                    self._cond.wait()
+                if not self._waiting:
+                    return
+                ticket, counter = self._waiting.popleft()
+                self._playing = True
             try:
                 self.sink(f"{ticket}-{counter}", call_wav(ticket, counter, self.voice))
             except Exception:  # a broken speaker must not stop the queue
                 log.exception("could not announce %s at counter %s", ticket, counter)
             finally:
-                self._queue.task_done()
+                with self._cond:
+                    self._playing = False
+                    self._cond.notify_all()
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until every queued call has been played (for tests and shutdown)."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.02)
+        with self._cond:
+            while (self._waiting or self._playing) and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
 
     def close(self) -> None:
-        self._queue.put(None)
+        """Play what waits (for at most five seconds), then stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         self._thread.join(timeout=5)

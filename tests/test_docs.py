@@ -50,6 +50,7 @@ def test_every_configuration_key_is_documented():
         "priority_classes[]": config.PriorityClass,
         "counters[]": config.Counter,
         "dispatch": config.DispatchRules,
+        "budgets": config.BudgetRules,
         "devices[]": config.Device,
     }
     for prefix, cls in tables.items():

@@ -48,3 +48,10 @@ class IllegalTransition(DispatchError):
 
 class NumberRangeExhausted(DispatchError):
     code = answers.NUMBER_RANGE_EXHAUSTED
+
+
+class OverBudget(DispatchError):
+    """The board sent more new events than its budget allows (gateway/budget.py). Raised by the
+    shell before the core decides, so nothing is issued; acknowledged, so a board stops resending."""
+
+    code = answers.OVER_BUDGET

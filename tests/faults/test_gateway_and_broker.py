@@ -14,10 +14,18 @@ from pathlib import Path
 from faults.checker import check_presses, rounds
 from rig.gateway import start_gateway
 
-CONFIG = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
+SMALL_CENTER = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
 # Presses a second in the gateway-kill bursts: 20 rounds of 1.1 s stay under the 2 × 999 numbers
 # services A and B have in a day (more would be refused, rightly, and counted as lost).
 RATE = 70.0
+
+
+def fast_center(tmp_path: Path) -> Path:
+    """The small center with its kiosks' budgets raised: these bursts (35 presses a second a kiosk)
+    test durability, not the budget a real hall never reaches (docs/dispatch.md, Budgets)."""
+    path = tmp_path / "fast-center.toml"
+    path.write_text(SMALL_CENTER.read_text(encoding="utf-8") + "\n[budgets]\npress_per_s = 500\npress_burst = 500\n")
+    return path
 
 
 def burst(kiosks, rng: random.Random, seconds: float, rate: float = 100.0) -> int:
@@ -51,7 +59,8 @@ def settle(fault: str, kiosks, gateway, journal, rounds_run: int):
 
 def test_kill_9_of_the_gateway_at_random_moments(broker, kiosk_with_outbox, tmp_path, scored):
     journal, log = tmp_path / "journal.db", tmp_path / "gateway.log"
-    start = lambda: start_gateway(CONFIG, broker.port, broker.files.secrets, journal, log)  # noqa: E731
+    config = fast_center(tmp_path)
+    start = lambda: start_gateway(config, broker.port, broker.files.secrets, journal, log)  # noqa: E731
     kiosks = [kiosk_with_outbox("kiosk-1"), kiosk_with_outbox("kiosk-2")]
     rng, n = random.Random(7), rounds(full=20, quick=3)
     gateway = start()
@@ -73,7 +82,7 @@ def test_kill_9_of_the_gateway_at_random_moments(broker, kiosk_with_outbox, tmp_
 
 def test_kill_9_of_mosquitto_during_qos1_traffic(broker, kiosk_with_outbox, tmp_path, scored):
     journal, log = tmp_path / "journal.db", tmp_path / "gateway.log"
-    gateway = start_gateway(CONFIG, broker.port, broker.files.secrets, journal, log)
+    gateway = start_gateway(fast_center(tmp_path), broker.port, broker.files.secrets, journal, log)
     kiosks = [kiosk_with_outbox("kiosk-1"), kiosk_with_outbox("kiosk-2")]
     rng, n = random.Random(11), rounds(full=5, quick=1)
     try:

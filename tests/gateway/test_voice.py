@@ -94,3 +94,44 @@ def test_a_failing_speaker_does_not_stop_the_queue(tmp_path):
     announcer.drain()
     announcer.close()
     assert calls == ["A001-1", "A002-1"]
+
+
+def _held_announcer(most: int = 3):
+    """An announcer whose speaker is stuck on its first call until `release` is set."""
+    release, started, played = threading.Event(), threading.Event(), []
+
+    def sink(name: str, wav: bytes) -> None:
+        started.set()
+        assert release.wait(30)
+        played.append(name)
+
+    return Announcer(sink, most=most), release, started, played
+
+
+def test_a_recall_replaces_the_same_tickets_waiting_call():
+    announcer, release, started, played = _held_announcer()
+    announcer.announce("A001", 1)
+    assert started.wait(30)  # A001 is being spoken; what follows waits
+    announcer.announce("A002", 2)
+    announcer.announce("B003", 3)
+    announcer.announce("A002", 4)  # a recall (to another counter) while A002 still waits
+    assert announcer.waiting() == [("A002", 4), ("B003", 3)]
+    release.set()
+    announcer.drain(timeout=60)
+    announcer.close()
+    assert played == ["A001-1", "A002-4", "B003-3"]
+
+
+def test_a_full_voice_queue_drops_the_call_that_waited_longest(caplog):
+    announcer, release, started, played = _held_announcer(most=3)
+    announcer.announce("A001", 1)
+    assert started.wait(30)
+    for n in range(2, 8):  # six calls behind the one being spoken: three fit
+        announcer.announce(f"A00{n}", n)
+    assert announcer.waiting() == [("A005", 5), ("A006", 6), ("A007", 7)]
+    assert announcer.dropped == 3
+    assert "A002 at counter 2 is not spoken" in caplog.text
+    release.set()
+    announcer.drain(timeout=60)
+    announcer.close()
+    assert played == ["A001-1", "A005-5", "A006-6", "A007-7"]
