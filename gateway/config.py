@@ -73,6 +73,9 @@ class DispatchRules:
 ROLES = ("kiosk", "counter", "hall")
 PRINTERS = {"58mm": 384, "80mm": 576}  # printer profile → dots per line
 _DEVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# The broker's own accounts (gateway/broker_auth.py): a board's account is its device id, so a
+# board named after one of these would log in as the gateway or a technician's tool.
+RESERVED_DEVICE_IDS = frozenset({"gateway", "tech-provision", "tech-identify", "tech-reboot", "tech-update"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,9 @@ def _device(v: _Validator, d: Any, where: str, known: _Known) -> Device:
     device_id = v.get(d, where, "id", str)
     if not _DEVICE_RE.fullmatch(device_id):
         v.fail(f"{where}.id", f"chỉ a–z, 0–9, - (only a–z, 0–9, -; at most 32), got {device_id!r}")
+    if device_id in RESERVED_DEVICE_IDS:
+        v.fail(f"{where}.id", f"{device_id!r} là tên dành riêng cho tài khoản của broker (reserved for the broker's "
+                              f"own accounts: {', '.join(sorted(RESERVED_DEVICE_IDS))})")  # fmt: skip
     role = v.get(d, where, "role", str)
     if role not in ROLES:
         v.fail(f"{where}.role", f"chọn một trong {ROLES} (choose one of), got {role!r}")

@@ -24,10 +24,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .broker_auth import write_broker_files
+from .broker_auth import MOSQUITTO_NOFILE, write_broker_files
 from .config import load_center
 
 USER = "hangcho"
+GATEWAY_NOFILE = 8192  # its web pages' sockets and the MQTT one, with room (docs/protocol.md, Security)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ ExecStart={executable} run --config /etc/hangcho/center.toml --journal /var/lib/
   --secrets /etc/hangcho/broker/secrets.toml --http {http} --audio "{audio}"{sync}
 Restart=always
 RestartSec=2
+LimitNOFILE={GATEWAY_NOFILE}
 StateDirectory=hangcho
 StandardOutput=journal
 StandardError=journal
@@ -74,17 +76,19 @@ WantedBy=multi-user.target
 """
 
 
-MOSQUITTO_DROP_IN = """# Written by `hangcho-gateway install`: Mosquitto runs on the center's accounts and ACL.
+MOSQUITTO_DROP_IN = f"""# Written by `hangcho-gateway install`: Mosquitto runs on the center's accounts, ACL and TLS.
 [Service]
 ExecStart=
 ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf
+LimitNOFILE={MOSQUITTO_NOFILE}
 """
 
 
 def install(config_path: Path, root: Path, http: str, audio: str, systemctl: bool,
-            sync: tuple[str, Path] | None = None) -> list[str]:  # fmt: skip
+            sync: tuple[str, Path] | None = None, hosts: list[str] | None = None) -> list[str]:  # fmt: skip
     """Lay out files and units; return what was done, line by line. `sync` is the central
-    server's URL and a file holding this gateway's token (copied to /etc/hangcho/sync-token)."""
+    server's URL and a file holding this gateway's token (copied to /etc/hangcho/sync-token);
+    `hosts` the addresses in the broker's TLS certificate (default: this machine's)."""
     config = load_center(config_path)
     layout = Layout(root)
     done = []
@@ -92,7 +96,7 @@ def install(config_path: Path, root: Path, http: str, audio: str, systemctl: boo
     layout.state.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config_path, layout.etc / "center.toml")
     done.append(f"cấu hình (configuration) → {layout.etc / 'center.toml'}")
-    files = write_broker_files(config, layout.etc / "broker", port=1883, bind="0.0.0.0")
+    files = write_broker_files(config, layout.etc / "broker", hosts=hosts)
     done.append(f"Mosquitto: {len(files.passwords)} tài khoản (accounts) → {files.conf.parent}")
     units = layout.path("/etc/systemd/system")
     (units / "mosquitto.service.d").mkdir(parents=True, exist_ok=True)
@@ -128,7 +132,7 @@ def _owners(layout: Layout, broker: Path) -> list[str]:
     os.chmod(broker / "secrets.toml", 0o640)
     try:
         grp.getgrnam("mosquitto")
-        for name in ("passwd", "acl"):
+        for name in ("passwd", "acl", "broker.key"):
             shutil.chown(broker / name, group="mosquitto")
             os.chmod(broker / name, 0o640)
         shutil.chown(broker / "data", "mosquitto", "mosquitto")
