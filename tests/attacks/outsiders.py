@@ -4,6 +4,7 @@ recording TCP relay, the wire a sniffer would see."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -79,10 +80,8 @@ class Relay:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def seen(self) -> bytes:
         with self.lock:

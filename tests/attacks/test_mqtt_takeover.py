@@ -13,7 +13,6 @@ import pytest
 from rig.center import Center
 from tech.hostboard import HostBoard
 from tech.watch import tech_client
-
 from tests.attacks.outsiders import STOLEN_IDS, hold_session, lan_host, publish_once
 
 PRESSES = 5
