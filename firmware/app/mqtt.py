@@ -116,8 +116,10 @@ class MQTTClient:
     def _down(self):
         was = self.connected
         self.connected = False
+        me = asyncio.current_task()  # _receive and _ping end here themselves: a task cannot cancel itself
         for task in self._tasks:
-            task.cancel()
+            if task is not me:
+                task.cancel()
         self._tasks = []
         if self._writer is not None:
             try:
