@@ -24,8 +24,9 @@ def tech_client(account: str, broker: tuple[str, int], broker_dir: Path, on_mess
     the broker files), connected and looping; OSError when the broker cannot be reached. Plain
     MQTT to the broker's listener on this machine, TLS verified with the center's CA to any other
     address. The broker makes the client id the account, so a second run of the same tool takes
-    the session over: MQTT 5 tells the first one so ("Session taken over"), which then stops
-    (`check_session`, `on_lost()`) instead of taking it back."""
+    the session over; the first one then stops (`check_session`, `on_lost()`) instead of
+    reconnecting and taking it back, which would throw the two out in turn. (MQTT 5: a broker
+    that says why, "Session taken over", has it in the message; Mosquitto 2.0.11 just closes.)"""
     import paho.mqtt.client as mqtt
 
     assert account in TECH_ACCOUNTS, account
@@ -37,6 +38,8 @@ def tech_client(account: str, broker: tuple[str, int], broker_dir: Path, on_mess
         client.tls_set(ca_certs=str(broker_dir / "ca.crt"))
 
     def disconnected(client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.value == 0:
+            return  # the tool's own disconnect()
         userdata["lost"] = str(reason_code)
         if on_lost:
             on_lost()
@@ -52,8 +55,8 @@ def check_session(client) -> None:
     """SessionLost once the broker has ended the tool's session."""
     lost = client.user_data_get()["lost"]
     if lost is not None:
-        raise SessionLost(f"the broker ended this tool's session ({lost}): is the same hangcho-tech command running "
-                          f"in another terminal? Run one at a time")  # fmt: skip
+        raise SessionLost(f"the broker ended this tool's session ({lost}): the same hangcho-tech command started in "
+                          f"another terminal takes it over (run one at a time), or the broker went away")  # fmt: skip
 
 
 class BoardWatch:
