@@ -1,10 +1,17 @@
 """The system through Mosquitto, measured in one run on one broker:
 
-- press_to_print_p50_ms / _p99_ms: a kiosk's press (its `evt`, QoS 1) until the gateway's
-  `cmd/print` for that ticket reaches the kiosk, at 50 presses/s (the keys) and at 500/s
-  (`…_500_per_s`). The real `hangcho-gateway run` process, its journal fsync'd on this disk.
+- press_to_print_p50_ms / _p99_ms: a kiosk's press (its `evt`, QoS 1, over the broker's TLS
+  listener as every board connects) until the gateway's `cmd/print` for that ticket reaches the
+  kiosk, at 50 presses/s (the keys) and at 500/s (`…_500_per_s`). The real `hangcho-gateway run`
+  process on the broker's local listener, its journal fsync'd on this disk.
 - mqtt_rtt_p99_ms: the same trip without the gateway's work: an echo client in its own process
-  answers each `evt` at once (bench/echo.py), at 50/s. The floor under press-to-print.
+  answers each `evt` at once (bench/echo.py), at 50/s, the kiosk on the same TLS. The floor
+  under press-to-print.
+- tls_handshake_ms: the firmware's MQTT client (firmware/app/mqtt.py, the unix port) opening its
+  session over TLS, verifying the broker against the center's CA: TCP, the TLS handshake and
+  CONNECT / CONNACK, the median of 20; mqtt_connect_plain_ms the same without TLS.
+- firmware_tls_heap_kb / firmware_tls_native_kb: what one TLS session costs the firmware, the
+  MicroPython heap (32-bit terms) and mbedTLS's own memory outside it (the process's VmHWM).
 - gateway_rss_mb: the gateway process's peak resident memory (VmHWM) after all of it.
 - firmware_heap_peak_kb: the largest live heap of the kiosk, counter and hall firmware (the
   unix port, tech/hostboard.py) while printing, calling and showing calls, in 32-bit terms.
@@ -13,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,11 +31,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from gateway.config import DEMO_CENTER, load_center
+from gateway.pki import der
 from gateway.protocol import topic
 from gateway.service import no_delay
-from rig.broker import Broker
+from rig.broker import RIG_USER, Broker
 from rig.gateway import start_gateway
-from tech.hostboard import HostBoard
+from tech.hostboard import MICROPYTHON, HostBoard
 
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 20
@@ -55,7 +64,8 @@ class Kiosk:
         )
         self.client.on_message = self._message
         self.client.on_socket_open = no_delay  # as the firmware does (firmware/app/mqtt.py)
-        self.client.connect("127.0.0.1", broker.port)
+        self.client.tls_set(ca_certs=str(broker.files.ca))  # as every board: TLS, the broker verified
+        self.client.connect("127.0.0.1", broker.tls_port)
         self.client.loop_start()
 
     def _message(self, client, userdata, msg) -> None:
@@ -112,7 +122,7 @@ def wait_for(check, timeout: float) -> None:
 
 def rtt(kiosk: Kiosk, broker: Broker, center: str, count: int = 500) -> float:
     echo = subprocess.Popen([sys.executable, "-m", "bench.echo", "127.0.0.1", str(broker.port), center, kiosk.device,
-                             broker.password("gateway")], cwd=ROOT)  # fmt: skip
+                             RIG_USER, broker.password(RIG_USER)], cwd=ROOT)  # fmt: skip
     try:
         time.sleep(1.0)  # subscribed
         ids = kiosk.paced(50, count)
@@ -142,7 +152,8 @@ def firmware_heap(config, broker: Broker, folder: Path) -> dict[str, float]:
     """Each role's heap peak in KiB, 32-bit equivalent: the unix port here is 64-bit, and
     MicroPython sizes its heap in words (`-X heapsize=64wK`), so a peak of N bytes here is
     N / 2 on the ESP32's 32-bit words."""
-    boards = {d: HostBoard(folder / d, role, d, config.id, ("127.0.0.1", broker.port), broker.password(d))
+    boards = {d: HostBoard(folder / d, role, d, config.id, ("127.0.0.1", broker.tls_port), broker.password(d),
+                           ca=broker.files.ca)
               for d, role in (("kiosk-1", "kiosk"), ("counter-1", "counter"), ("hall-1", "hall"))}  # fmt: skip
     for b in boards.values():
         b.start()
@@ -161,12 +172,59 @@ def firmware_heap(config, broker: Broker, folder: Path) -> dict[str, float]:
     return {f"firmware_heap_peak_kb_{b.role}": b.heap_peak() / 2 / 1024 for b in boards.values()}
 
 
+CONNECTS = """
+import asyncio, gc, sys, time
+import trust
+from mqtt import MQTTClient
+
+async def main(port, password, tls, n):
+    ctx = trust.context("ca.crt") if tls else None
+    gc.collect()
+    base, peak, took = gc.mem_alloc(), 0, []
+    for _ in range(n):
+        c = MQTTClient("kiosk-1", "127.0.0.1", port, "kiosk-1", password, keepalive=30, ssl=ctx)
+        t = time.ticks_us()
+        await c.connect(True)
+        took.append(time.ticks_diff(time.ticks_us(), t))
+        gc.collect()
+        peak = max(peak, gc.mem_alloc() - base)
+        await c.disconnect()
+    with open("/proc/self/status") as f:
+        hwm = [line.split()[1] for line in f.read().split("\\n") if line.startswith("VmHWM")][0]
+    took.sort()
+    print("result", took[len(took) // 2], peak, hwm)
+
+asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3] == "tls", 20))
+"""
+
+
+def handshake(broker: Broker, folder: Path) -> dict[str, float]:
+    """The firmware's MQTT client connecting 20 times over TLS and 20 times plain (the unix port,
+    the board's 64 KB heap): the median connect, the heap one session holds, the process's VmHWM."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ca.crt").write_bytes(der(broker.files.ca.read_bytes()))
+    (folder / "connects.py").write_text(CONNECTS)
+    env = {**os.environ, "MICROPYPATH": f"{ROOT / 'firmware' / 'app'}:.frozen"}
+    got = {}
+    for mode, port in (("tls", broker.tls_port), ("plain", broker.port)):
+        args = [str(MICROPYTHON), "-X", "heapsize=64wK", "connects.py", str(port), broker.password("kiosk-1"), mode]
+        line = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True, check=True, timeout=120).stdout
+        got[mode] = [int(x) for x in line.split("result", 1)[1].split()]
+    return {
+        "tls_handshake_ms": got["tls"][0] / 1e3,
+        "mqtt_connect_plain_ms": got["plain"][0] / 1e3,
+        "firmware_tls_heap_kb": (got["tls"][1] - got["plain"][1]) / 2 / 1024,
+        "firmware_tls_native_kb": float(got["tls"][2] - got["plain"][2]),
+    }
+
+
 def figures() -> dict[str, float]:
     config = load_center(DEMO_CENTER)
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-system-", dir=ROOT / "bench") as tmp:
         folder = Path(tmp)
         broker = Broker(config, folder / "broker")
+        out.update(handshake(broker, folder / "handshake"))
         kiosk = Kiosk(broker, config.id)
         gateway = None
         try:
