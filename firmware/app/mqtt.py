@@ -79,9 +79,12 @@ class MQTTClient:
         _no_delay(writer)  # on the TCP socket, before TLS wraps it
         if self.ssl:
             # The handshake runs on the first write; the name checked is the broker's address,
-            # which its certificate carries (hangcho-gateway broker-auth --host).
-            s = self.ssl.wrap_socket(writer.s, server_hostname=self.server, do_handshake_on_connect=False)
-            reader = writer = asyncio.StreamWriter(s)
+            # which its certificate carries (hangcho-gateway broker-auth --host). In MicroPython a
+            # stream keeps its socket in `.s`, and StreamReader and StreamWriter are one class over
+            # a socket (the stubs are CPython's, hence the pyright comments).
+            s = self.ssl.wrap_socket(writer.s, server_hostname=self.server, do_handshake_on_connect=False)  # pyright: ignore[reportAttributeAccessIssue]
+            reader = asyncio.StreamReader(s)  # pyright: ignore[reportArgumentType]
+            writer = asyncio.StreamWriter(s)  # pyright: ignore[reportCallIssue]
         self._reader, self._writer = reader, writer
         flags = 0x02 if clean else 0
         payload = _str(self.client_id)
