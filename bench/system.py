@@ -6,7 +6,8 @@
   process on the broker's local listener, its journal fsync'd on this disk.
 - mqtt_rtt_p99_ms: the same trip without the gateway's work: an echo client in its own process
   answers each `evt` at once (bench/echo.py), at 50/s, the kiosk on the same TLS. The floor
-  under press-to-print.
+  under press-to-print. The floor and the press at 50/s are measured in 3 alternating rounds
+  (the gateway stopped for the floor), each figure the median of its rounds.
 - tls_handshake_ms: the firmware's MQTT client (firmware/app/mqtt.py, the unix port) opening its
   session over TLS, verifying the broker against the center's CA: TCP, the TLS handshake and
   CONNECT / CONNACK, the median of 20; mqtt_connect_plain_ms the same without TLS.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,7 @@ from tech.hostboard import MICROPYTHON, HostBoard
 
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 20
+ROUNDS = 3  # of the floor and the press at 50/s, alternating
 
 
 class Kiosk:
@@ -228,12 +231,27 @@ def figures() -> dict[str, float]:
         kiosk = Kiosk(broker, config.id)
         gateway = None
         try:
-            out["mqtt_rtt_p99_ms"] = rtt(kiosk, broker, config.id)
-            gateway = start_gateway(DEMO_CENTER, broker.port, broker.files.secrets, folder / "journal.db",
-                                    folder / "gateway.log")  # fmt: skip
-            wait_for(kiosk.gateway_up.is_set, 30)
-            press_to_print(kiosk, 50, 100)  # the first ones pay for imports and caches
-            out["press_to_print_p50_ms"], out["press_to_print_p99_ms"] = press_to_print(kiosk, 50, 500)
+            # The floor and the press in alternating rounds, each figure the median of the rounds:
+            # on a shared machine one pause of a few hundred ms moves a single p99 (docs/performance.md).
+            rtts, p50s, p99s = [], [], []
+            for n in range(ROUNDS):
+                rtts.append(rtt(kiosk, broker, config.id))
+                kiosk.gateway_up.clear()
+                gateway = start_gateway(DEMO_CENTER, broker.port, broker.files.secrets, folder / "journal.db",
+                                        folder / "gateway.log")  # fmt: skip
+                wait_for(kiosk.gateway_up.is_set, 30)
+                press_to_print(kiosk, 50, 100 if n == 0 else 20)  # the first ones pay for imports and caches
+                p50, p99 = press_to_print(kiosk, 50, 500)
+                p50s.append(p50)
+                p99s.append(p99)
+                if n < ROUNDS - 1:
+                    gateway.terminate()
+                    gateway.wait(timeout=10)
+            out["mqtt_rtt_p99_ms"] = statistics.median(rtts)
+            out["press_to_print_p50_ms"], out["press_to_print_p99_ms"] = (
+                statistics.median(p50s),
+                statistics.median(p99s),
+            )
             p50, p99 = press_to_print(kiosk, 500, 2500)
             out["press_to_print_p50_ms_500_per_s"], out["press_to_print_p99_ms_500_per_s"] = p50, p99
             out["gateway_rss_mb"] = peak_rss_mb(gateway.pid)

@@ -10,12 +10,13 @@ import time
 
 import pytest
 
+from faults.checker import rounds
 from rig.center import Center
 from tech.hostboard import HostBoard
 from tech.watch import tech_client
 from tests.attacks.outsiders import STOLEN_IDS, hold_session, lan_host, publish_once
 
-PRESSES = 5
+PRESSES = rounds(full=30, quick=5)  # HANGCHO_FAULTS=full: a longer attack
 ANSWERED_S = 5.0  # "at once", on a loaded machine; a press the broker dropped comes back only after 10 s
 
 
