@@ -240,7 +240,7 @@ def figures() -> dict[str, float]:
                 gateway = start_gateway(DEMO_CENTER, broker.port, broker.files.secrets, folder / "journal.db",
                                         folder / "gateway.log")  # fmt: skip
                 wait_for(kiosk.gateway_up.is_set, 30)
-                press_to_print(kiosk, 50, 100 if n == 0 else 20)  # the first ones pay for imports and caches
+                press_to_print(kiosk, 50, 100 if n == 0 else 40)  # the first ones pay for imports and caches
                 p50, p99 = press_to_print(kiosk, 50, 500)
                 p50s.append(p50)
                 p99s.append(p99)
