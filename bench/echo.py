@@ -1,6 +1,7 @@
 """The floor under press-to-print: a paho client in its own process (as the gateway is) that
 answers each kiosk `evt` with a `cmd/echo` at once, through the same broker, with the same QoS.
-Run by bench/system.py: python -m bench.echo HOST PORT CENTER DEVICE PASSWORD."""
+Run by bench/system.py: python -m bench.echo HOST PORT CENTER DEVICE ACCOUNT PASSWORD (the test
+rig's account: the gateway's own would be the gateway's session)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ import sys
 
 import paho.mqtt.client as mqtt
 
-from contracts.ids import GATEWAY
 from contracts.topics import topic
 from gateway.service import no_delay
 
 
-def main(host: str, port: str, center: str, device: str, password: str) -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-echo")
-    client.username_pw_set(GATEWAY, password)
+def main(host: str, port: str, center: str, device: str, account: str, password: str) -> None:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=account)
+    client.username_pw_set(account, password)
     answer = topic(center, device, "cmd/echo")
     client.on_connect = lambda c, *a: c.subscribe(topic(center, device, "evt"), qos=1)
     client.on_message = lambda c, u, msg: c.publish(answer, msg.payload, qos=1)
@@ -25,4 +25,4 @@ def main(host: str, port: str, center: str, device: str, password: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

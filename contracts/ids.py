@@ -18,11 +18,12 @@ EVENT_ID = re.compile(rf"({DEVICE_ID.pattern}):([0-9]{{1,10}}):([0-9]{{1,10}})")
 
 GATEWAY = "gateway"
 """The gateway's broker account and its own branch of the topic tree (`.../gateway/status`)."""
-TECH = "tech"
-"""The technician tools' broker account (hangcho-tech identify, update, reboot)."""
+TECH_TOOLS = ("tech-provision", "tech-identify", "tech-reboot", "tech-update")
+"""The technician tools' broker accounts, one per tool (gateway/broker_auth.py TECH_ACCOUNTS)."""
 CONSOLE = "console"
 """The staff console's keys are journaled as `console-<counter>:<request>`."""
-RESERVED_DEVICE_IDS = frozenset({GATEWAY, TECH, CONSOLE})
+RESERVED_DEVICE_IDS = frozenset({GATEWAY, CONSOLE, *TECH_TOOLS})
+RESERVED_PREFIXES = (CONSOLE + "-", "tech-")  # the console's event ids; the tools, now and later
 
 
 def center_id_problem(value: object) -> str | None:
@@ -36,6 +37,6 @@ def device_id_problem(value: object) -> str | None:
     """Why `value` cannot be a device id, or None: the grammar, then the reserved names."""
     if not isinstance(value, str) or not DEVICE_ID.fullmatch(value):
         return f"chỉ a–z, 0–9, - (only a–z, 0–9, -; at most 32), got {value!r}"
-    if value in RESERVED_DEVICE_IDS or value.startswith(CONSOLE + "-"):
-        return f"tên {value!r} dành riêng cho hệ thống (reserved: {', '.join(sorted(RESERVED_DEVICE_IDS))}, console-*)"
+    if value in RESERVED_DEVICE_IDS or value.startswith(RESERVED_PREFIXES):
+        return f"tên {value!r} dành riêng cho hệ thống (reserved: gateway, console, console-*, tech-*)"
     return None

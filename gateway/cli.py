@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from contracts.ids import GATEWAY
 from contracts.validation import ConfigError
 
 from .config import DEMO_CENTER, load_center
@@ -115,12 +114,17 @@ audio_option = click.option(
     required=True,
     help="The SQLite journal (created if missing).",
 )
-@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="Mosquitto's host:port.")
+@click.option(
+    "--broker",
+    default="127.0.0.1:1883",
+    show_default=True,
+    help="Mosquitto's host:port: its plain listener on this machine, or its TLS listener on another.",
+)
 @click.option(
     "--secrets",
     "secrets_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="secrets.toml written by `broker-auth`: the gateway's MQTT password.",
+    help="secrets.toml written by `broker-auth`: the gateway's MQTT password (and ca.crt beside it for TLS).",
 )
 @click.option(
     "--http",
@@ -197,7 +201,14 @@ def run(
 
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     config = _load(config_path)
-    password = tomllib.loads(secrets_path.read_text())["passwords"][GATEWAY] if secrets_path else None
+    from .broker_auth import GATEWAY_USER, on_this_machine
+
+    password = tomllib.loads(secrets_path.read_text())["passwords"][GATEWAY_USER] if secrets_path else None
+    ca = None
+    if not on_this_machine(broker.rpartition(":")[0]):  # a password never crosses a network in cleartext
+        if not secrets_path:
+            raise click.UsageError("a broker on another machine is reached over TLS: give --secrets (ca.crt beside it)")
+        ca = str(secrets_path.parent / "ca.crt")
     if sync_url and not sync_token_file:
         raise click.UsageError("--sync-url needs --sync-token-file")
     token = sync_token_file.read_text().strip() if sync_token_file else None
@@ -209,7 +220,7 @@ def run(
 
         clock = ScaledClock(sim_start.timestamp(), sim_factor, sim_anchor or time.time())
     sync = (sync_url, token, sync_interval) if sync_url else None
-    serve(config, journal, broker, password, http, audio, sync, clock, https_port)
+    serve(config, journal, broker, password, http, audio, sync, clock, https_port, ca)
 
 
 @main.command()
@@ -263,6 +274,9 @@ def devices(url: str) -> None:
     default=None,
     help="File holding the gateway's token from `hangcho-server add-gateway`; copied to /etc/hangcho/sync-token.",
 )
+@click.option("--host", "hosts", multiple=True,
+              help="An address the boards use for this machine (the broker's TLS certificate); repeatable "
+                   "(default: every address of this machine).")  # fmt: skip
 def install_cmd(
     config_path: Path,
     root: Path,
@@ -273,6 +287,7 @@ def install_cmd(
     no_systemctl: bool,
     sync_url: str | None,
     sync_token_file: Path | None,
+    hosts: tuple[str, ...],
 ) -> None:
     """Install the gateway as systemd services on Raspberry Pi OS: files, accounts, units.
 
@@ -291,7 +306,8 @@ def install_cmd(
         raise click.UsageError("--sync-url and --sync-token-file go together")
     sync = (sync_url, sync_token_file) if sync_url and sync_token_file else None
     systemctl = not no_systemctl and root == Path("/")
-    for line in install(config_path, root, http, https, audio, systemctl, sync=sync, web_hosts=web_hosts):
+    for line in install(config_path, root, http, https, audio, systemctl, sync=sync, web_hosts=web_hosts,
+                        hosts=list(hosts) or None):  # fmt: skip
         click.echo(f"OK: {line}")
 
 
@@ -301,31 +317,43 @@ def install_cmd(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder for mosquitto.conf, passwd, acl and secrets.toml.",
+    help="Folder for mosquitto.conf, passwd, acl, secrets.toml and the TLS files (ca.crt, broker.crt and keys).",
 )
-@click.option("--port", default=1883, show_default=True, help="The listener's port.")
-@click.option("--bind", default="0.0.0.0", show_default=True, help="The listener's address.")
+@click.option("--port", default=8883, show_default=True, help="The boards' TLS listener's port.")
+@click.option("--bind", default="", help="The TLS listener's address (default: every address of this machine).")
+@click.option("--local-port", default=1883, show_default=True,
+              help="The plain listener's port, on 127.0.0.1 only: the gateway and the technician's tools.")  # fmt: skip
+@click.option("--host", "hosts", multiple=True,
+              help="An address the boards use for this machine, in the broker's certificate; repeatable "
+                   "(default: every address of this machine, its name and name.local).")  # fmt: skip
 @click.option("--user", default="mosquitto", show_default=True, help="The user Mosquitto runs as ('' to leave unset).")
 @web_host_option
-def broker_auth(config_path: Path, out: Path, port: int, bind: str, user: str, web_hosts: tuple[str, ...]) -> None:
-    """Write Mosquitto's accounts and ACL for the center: one account per board; the center's CA
-    (OUT/ca.crt, kept once made) and the gateway's web certificate (OUT/web.crt, made anew).
+def broker_auth(config_path: Path, out: Path, port: int, bind: str, local_port: int, hosts: tuple[str, ...],
+                user: str, web_hosts: tuple[str, ...]) -> None:  # fmt: skip
+    """Write Mosquitto's accounts, ACL, TLS certificate and configuration for the center, and the
+    gateway's web certificate (OUT/web.crt, made anew).
 
-    Passwords already in OUT/secrets.toml are kept; new boards get new ones.
+    One account per board, the gateway's and one per technician's tool; passwords already in
+    OUT/secrets.toml are kept, new boards get new ones. The center's CA (OUT/ca.crt, made once
+    and kept) signs the broker's certificate for the addresses the boards use: run the command
+    again after the gateway's address changes. See docs/protocol.md (Security).
 
     \b
     Example:
-      hangcho-gateway broker-auth --config /etc/hangcho/center.toml --out /etc/hangcho/broker
+      hangcho-gateway broker-auth --config /etc/hangcho/center.toml --out /etc/hangcho/broker \\
+        --host 192.168.1.2
     """
     from .broker_auth import write_broker_files
     from .proxy import gateway_addresses, web_certificate
 
     config = _load(config_path)
-    files = write_broker_files(config, out, port=port, bind=bind, user=user or None)
+    files = write_broker_files(config, out, port=port, local_port=local_port, bind=bind,
+                               hosts=list(hosts) or None, user=user or None)  # fmt: skip
     click.echo(f"OK: {len(files.passwords)} tài khoản (accounts) → {files.conf}")
-    hosts = list(dict.fromkeys([*web_hosts, *gateway_addresses()]))
-    tls = web_certificate(out, config.id, hosts)
-    click.echo(f"OK: chứng chỉ web (web certificate) cho {', '.join(hosts)} → {tls.cert}")
+    click.echo(f"OK: TLS :{files.tls_port} cho (for) {', '.join(files.hosts)}; CA → {files.ca}")
+    web_hosts_all = list(dict.fromkeys([*web_hosts, *hosts, *gateway_addresses()]))
+    tls = web_certificate(out, config.id, web_hosts_all)
+    click.echo(f"OK: chứng chỉ web (web certificate) cho {', '.join(web_hosts_all)} → {tls.cert}")
 
 
 @main.command()

@@ -30,13 +30,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .broker_auth import write_broker_files
+from .broker_auth import MOSQUITTO_NOFILE, write_broker_files
 from .config import load_center
 from .pki import Issued
 from .proxy import CENTER_PATHS, NGINX_DROP_IN, gateway_addresses, nginx_conf, web_certificate
 
 USER = "hangcho"
 APP_ADDRESS = "127.0.0.1:8081"  # the gateway's own web server, behind nginx
+GATEWAY_NOFILE = 8192  # its web pages' sockets and the MQTT one, with room (docs/protocol.md, Security)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ ExecStart={executable} run --config /etc/hangcho/center.toml --journal /var/lib/
   --secrets /etc/hangcho/broker/secrets.toml --http {APP_ADDRESS} --https-port {https_port} --audio "{audio}"{sync}
 Restart=always
 RestartSec=2
+LimitNOFILE={GATEWAY_NOFILE}
 StateDirectory=hangcho
 StandardOutput=journal
 StandardError=journal
@@ -83,10 +85,11 @@ WantedBy=multi-user.target
 """
 
 
-MOSQUITTO_DROP_IN = """# Written by `hangcho-gateway install`: Mosquitto runs on the center's accounts and ACL.
+MOSQUITTO_DROP_IN = f"""# Written by `hangcho-gateway install`: Mosquitto runs on the center's accounts, ACL and TLS.
 [Service]
 ExecStart=
 ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf
+LimitNOFILE={MOSQUITTO_NOFILE}
 """
 
 
@@ -98,10 +101,12 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def install(config_path: Path, root: Path, http: str, https: str, audio: str, systemctl: bool,
-            sync: tuple[str, Path] | None = None, web_hosts: tuple[str, ...] = ()) -> list[str]:  # fmt: skip
+            sync: tuple[str, Path] | None = None, web_hosts: tuple[str, ...] = (),
+            hosts: list[str] | None = None) -> list[str]:  # fmt: skip
     """Lay out files and units; return what was done, line by line. `http` and `https` are where
-    nginx listens; `web_hosts` more names or addresses for the web certificate. `sync` is the
-    central server's URL and a file holding this gateway's token (copied to /etc/hangcho/sync-token)."""
+    nginx listens; `hosts` the addresses in the broker's TLS certificate (default: this machine's),
+    `web_hosts` more names or addresses for the web certificate. `sync` is the central server's URL
+    and a file holding this gateway's token (copied to /etc/hangcho/sync-token)."""
     config = load_center(config_path)
     layout = Layout(root)
     done = []
@@ -109,14 +114,14 @@ def install(config_path: Path, root: Path, http: str, https: str, audio: str, sy
     layout.state.mkdir(parents=True, exist_ok=True)
     _write_private(layout.etc / "center.toml", config_path.read_bytes())
     done.append(f"cấu hình (configuration) → {layout.etc / 'center.toml'}")
-    files = write_broker_files(config, layout.etc / "broker", port=1883, bind="0.0.0.0")
+    files = write_broker_files(config, layout.etc / "broker", hosts=hosts)
     os.chmod(files.secrets, 0o600)
     done.append(f"Mosquitto: {len(files.passwords)} tài khoản (accounts) → {files.conf.parent}")
-    hosts = list(dict.fromkeys([*web_hosts, *gateway_addresses()]))
-    tls = web_certificate(files.conf.parent, config.id, hosts)
+    web_names = list(dict.fromkeys([*web_hosts, *(hosts or []), *gateway_addresses()]))
+    tls = web_certificate(files.conf.parent, config.id, web_names)
     on_machine = Issued(Path("/") / tls.cert.relative_to(root), Path("/") / tls.key.relative_to(root))
     (layout.etc / "nginx.conf").write_text(nginx_conf(APP_ADDRESS, http, https, on_machine, CENTER_PATHS))
-    done.append(f"nginx: HTTP {http}, HTTPS {https}; chứng chỉ (certificate) cho {', '.join(hosts)} → {tls.cert}")
+    done.append(f"nginx: HTTP {http}, HTTPS {https}; chứng chỉ (certificate) cho {', '.join(web_names)} → {tls.cert}")
     units = layout.path("/etc/systemd/system")
     (units / "mosquitto.service.d").mkdir(parents=True, exist_ok=True)
     executable = str(Path(sys.executable).parent / "hangcho-gateway")
@@ -155,7 +160,7 @@ def _owners(layout: Layout, broker: Path) -> list[str]:
         shutil.chown(private, USER, USER)
     try:
         grp.getgrnam("mosquitto")
-        for name in ("passwd", "acl"):
+        for name in ("passwd", "acl", "broker.key"):
             shutil.chown(broker / name, group="mosquitto")
             os.chmod(broker / name, 0o640)
         shutil.chown(broker / "data", "mosquitto", "mosquitto")

@@ -126,3 +126,8 @@ def issue(ca: Issued, folder: str | Path, name: str, hosts: list[str]) -> Issued
 def _years_from_now(years: int) -> dt.datetime:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     return now.replace(year=now.year + years, month=1, day=1)
+
+
+def der(pem: bytes) -> bytes:
+    """A PEM certificate as DER: what a board's MicroPython (mbedTLS without PEM) loads."""
+    return x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)

@@ -29,13 +29,14 @@ def serve(
     sync: tuple[str, str, float] | None = None,
     clock: Callable[[], float] | None = None,
     https_port: int = 443,
+    ca: str | None = None,
 ) -> None:
     host, _, port = broker.rpartition(":")
     dispatcher = Dispatcher.open(config, journal)
     announcer = None
     if audio != "none":
         announcer = Announcer(folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio))
-    settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password)
+    settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password, ca=ca)
     service = GatewayService(config, dispatcher, settings, announcer=announcer, clock=clock or time.time)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -69,6 +69,7 @@ class MqttSettings:
     password: str | None = None
     prefix: str = p.PREFIX
     keepalive: int = 30
+    ca: str | None = None  # the center's CA: TLS to a broker that is not on this machine (docs/protocol.md)
 
 
 def _monotonic() -> float:
@@ -119,14 +120,14 @@ class GatewayService:
     # -- MQTT plumbing --------------------------------------------------------
     def _client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"hangcho-gateway-{self.config.id}",
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
+        # The broker makes the client id the username (use_username_as_clientid): the session
+        # is the gateway account's, which no board's password can take over.
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.username, clean_session=False,
+                             protocol=mqtt.MQTTv311)  # fmt: skip
         if s.password is not None:
             client.username_pw_set(s.username, s.password)
+        if s.ca is not None:
+            client.tls_set(ca_certs=s.ca)
         client.will_set(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_LOST, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect

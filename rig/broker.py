@@ -1,16 +1,22 @@
-"""Mosquitto on a free port of this machine, with the accounts and ACL the gateway writes."""
+"""Mosquitto on free ports of this machine, with the accounts, ACL, TLS and limits the gateway
+writes (`broker-auth`), run as its systemd drop-in runs it (the same file limit)."""
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from gateway.broker_auth import write_broker_files
+from gateway.broker_auth import MOSQUITTO_NOFILE, write_broker_files
 from gateway.config import CenterConfig
+
+# The test rig's own account (the demo's and the tests' observer): it reads and writes the
+# center's branch like the gateway, but under its own name, so it never takes the gateway's session.
+RIG_USER = "rig"
 
 
 def free_port() -> int:
@@ -20,10 +26,33 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, config: CenterConfig, folder: Path, port: int | None = None, bind: str = "127.0.0.1"):
-        self.port = port or free_port()
-        self.files = write_broker_files(config, folder, port=self.port, bind=bind,
-                                        user="root" if os.geteuid() == 0 else None)  # fmt: skip
+    """`port` is the plain listener on 127.0.0.1 (the gateway, the tools, paho test clients);
+    `tls_port` the boards' TLS listener on `bind`, its certificate for `hosts`. Without
+    `rig_account` the files are exactly what `broker-auth` writes for a center."""
+
+    def __init__(
+        self,
+        config: CenterConfig,
+        folder: Path,
+        port: int | None = None,
+        bind: str = "127.0.0.1",
+        hosts: list[str] | None = None,
+        tls_port: int | None = None,
+        nofile: int = MOSQUITTO_NOFILE,
+        rig_account: bool = True,
+    ):
+        self.port, self.tls_port = port or free_port(), tls_port or free_port()
+        self.files = write_broker_files(
+            config,
+            folder,
+            port=self.tls_port,
+            local_port=self.port,
+            bind=bind,
+            hosts=hosts or ["127.0.0.1"],
+            user="root" if os.geteuid() == 0 else None,
+            extra={RIG_USER: "readwrite"} if rig_account else {},
+        )
+        self.nofile = nofile
         self.log = folder / "mosquitto.log"
         self.proc: subprocess.Popen | None = None
         self.start()
@@ -32,6 +61,10 @@ class Broker:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([binary, "-c", str(self.files.conf)], stdout=log, stderr=log)
+        # What systemd's LimitNOFILE gives it on the Pi (gateway/install.py), within what this user may.
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        limit = self.nofile if os.geteuid() == 0 or hard == resource.RLIM_INFINITY else min(self.nofile, hard)
+        resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (limit, limit))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -29,14 +29,13 @@ from datetime import time as day_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from contracts.ids import GATEWAY
 from gateway.clock import ScaledClock
 from gateway.config import DEMO_CENTER, PRINTERS, CenterConfig, load_center
 from gateway.simulation import Profile, simulate_day
 from gateway.ticket import printed_png
 from tech.hostboard import HostBoard
 
-from .broker import Broker, free_port
+from .broker import RIG_USER, Broker, free_port
 from .gateway import start_gateway
 from .people import Acks, BoardDesk
 from .province import Province
@@ -160,9 +159,10 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
                                  site.folder / "gateway.log", f"127.0.0.1:{site.http_port}", sim)  # fmt: skip
     for d in site.config.devices:
         board = HostBoard(site.folder / "boards" / d.id, d.role, d.id, site.config.id,
-                          ("127.0.0.1", site.broker.port), site.broker.password(d.id), {"tele_s": 10})  # fmt: skip
+                          ("127.0.0.1", site.broker.tls_port), site.broker.password(d.id), {"tele_s": 10},
+                          ca=site.broker.files.ca)  # fmt: skip
         site.boards[d.id] = board.start()
-    acks = Acks(site.config, site.broker.port, site.broker.password(GATEWAY))
+    acks = Acks(site.config, site.broker.port, site.broker.password(RIG_USER))
     site.desk = BoardDesk(site.config, site.boards, acks)
 
 

@@ -15,7 +15,6 @@ from collections import defaultdict
 
 import paho.mqtt.client as mqtt
 
-from contracts.ids import GATEWAY
 from contracts.topics import topic
 from gateway import dispatch as cmd
 from gateway.config import CenterConfig
@@ -32,14 +31,16 @@ KEY_HOLD_S = 0.12  # quicker than a finger, still 2.5 times the keypad's 45 ms d
 
 
 class Acks:
-    """Every board's acks, as the gateway sends them, heard on the broker (the gateway account
-    may read the center's branch)."""
+    """Every board's acks, as the gateway sends them, heard on the broker (the rig's own account
+    may read the center's branch: rig/broker.py)."""
 
     def __init__(self, config: CenterConfig, port: int, password: str):
+        from .broker import RIG_USER
+
         self.by_device: dict[str, list[dict]] = defaultdict(list)
         self.changed = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"demo-people-{config.id}")
-        self.client.username_pw_set(GATEWAY, password)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=RIG_USER)
+        self.client.username_pw_set(RIG_USER, password)
         self.client.on_connect = lambda c, *a: c.subscribe(topic(config.id, "+", "ack"), qos=1)
         self.client.on_message = self._message
         self.client.connect("127.0.0.1", port)

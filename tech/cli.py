@@ -78,12 +78,13 @@ def flash(port: str | None, board_id: str, image: Path) -> None:
 @click.option("--board", "board_id", required=True, help="Its profile in boards/profiles, e.g. esp32-devkitc.")
 @click.option("--wifi", "wifi_ssid", required=True, help="The Wi-Fi the board joins.")
 @click.option("--wifi-password", prompt=True, hide_input=True, help="Asked for when not given.")
-@click.option("--broker", default="192.168.1.2:1883", show_default=True,
-              help="host:port of the gateway's Mosquitto as the boards reach it.")  # fmt: skip
+@click.option("--broker", default="192.168.1.2:8883", show_default=True,
+              help="host:port of the gateway's Mosquitto as the boards reach it: its TLS listener.")  # fmt: skip
 @click.option(
     "--local-broker",
-    default=None,
-    help="host:port where this tool reaches the same broker (default: 127.0.0.1 and --broker's port).",
+    default="127.0.0.1:1883",
+    show_default=True,
+    help="host:port where this tool reaches the same broker (its plain listener on this machine, or TLS elsewhere).",
 )
 @click.option("--broker-dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("/etc/hangcho/broker"), show_default=True, help="The gateway's broker files.")  # fmt: skip
@@ -92,12 +93,12 @@ def flash(port: str | None, board_id: str, image: Path) -> None:
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the board to come online.")
 def provision(port, center_file, device, board_id, wifi_ssid, wifi_password, broker, local_broker, broker_dir,
               reload_command, timeout) -> None:  # fmt: skip
-    """Install the app and the device's config on a board, give it its MQTT account, reset it and
-    wait until it is online; print a pass / fail summary.
+    """Install the app, the device's config and the center's CA (ca.crt) on a board, give it its
+    MQTT account, reset it and wait until it is online; print a pass / fail summary.
 
     \b
     Example:
-      hangcho-tech provision --device kiosk-1 --board esp32-devkitc --wifi TTPVHCC --broker 192.168.1.2:1883
+      hangcho-tech provision --device kiosk-1 --board esp32-devkitc --wifi TTPVHCC --broker 192.168.1.2:8883
     """
     from .bundle import BundleError
     from .device import DeviceError
@@ -106,7 +107,7 @@ def provision(port, center_file, device, board_id, wifi_ssid, wifi_password, bro
     from .provision import provision as run
 
     host, _, broker_port = broker.rpartition(":")
-    local_host, _, local_port = (local_broker or f"127.0.0.1:{broker_port}").rpartition(":")
+    local_host, _, local_port = local_broker.rpartition(":")
     target = Target(center_file, device, board_id, wifi_ssid, wifi_password, host, int(broker_port), broker_dir,
                     (local_host, int(local_port)))  # fmt: skip
     try:
@@ -138,7 +139,8 @@ def _identify_options(f):
     for option in reversed([
         click.option("--device", required=True, help="The device's id, e.g. counter-3."),
         CENTER_OPTION,
-        click.option("--broker", default="127.0.0.1:1883", show_default=True, help="host:port of the broker."),
+        click.option("--broker", default="127.0.0.1:1883", show_default=True,
+                     help="host:port of the broker (plain on this machine, TLS elsewhere)."),
         click.option("--broker-dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("/etc/hangcho/broker"), show_default=True, help="The gateway's broker files."),
         click.option("--seconds", default=10, show_default=True, type=click.IntRange(1, 600), help="How long."),
@@ -217,7 +219,12 @@ def reboot(device: str, center_file: Path, broker: str, broker_dir: Path, second
               help="host:port of the gateway's HTTPS (nginx) as the boards reach it.")  # fmt: skip
 @click.option("--ota-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/hangcho/ota"),
               show_default=True, help="The folder the gateway serves bundles from.")  # fmt: skip
-@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="host:port of the broker.")
+@click.option(
+    "--broker",
+    default="127.0.0.1:1883",
+    show_default=True,
+    help="host:port of the broker (plain on this machine, TLS elsewhere).",
+)
 @click.option("--broker-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/etc/hangcho/broker"),
               show_default=True, help="The gateway's broker files.")  # fmt: skip
 @click.option("--app", "app_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,

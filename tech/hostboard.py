@@ -3,7 +3,9 @@
 files there. The tests, the benchmarks and the demo run boards this way.
 
 A finger on a button is a pin file set to 0 and back; a ticket printed is bytes appended to
-`uart2.bin`; the board's serial console goes to `console.log` in its folder.
+`uart2.bin`; the board's serial console goes to `console.log` in its folder. Like a real board it
+reaches the broker over TLS only: `broker` is the TLS listener, `ca` the center's CA (PEM), which
+goes on its flash as provisioning puts it there (`ca.crt`, DER).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import time
 from pathlib import Path
 
 import boards
+from gateway.pki import der
+
+from .provision import BOARD_CA
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, SIM = ROOT / "firmware" / "app", ROOT / "firmware" / "sim"
@@ -36,16 +41,19 @@ class HostBoard:
         extra: dict | None = None,
         board: str = "esp32-devkitc",
         trace_pins: tuple[int, ...] = (),
+        *,
+        ca: Path,
     ):
         self.folder, self.role, self.device = folder, role, device
         self.profile = boards.load(board)
         self.pins = self.profile.pins(role)
         self.trace_pins = trace_pins
         (folder / "pins").mkdir(parents=True, exist_ok=True)
+        (folder / BOARD_CA).write_bytes(der(Path(ca).read_bytes()))
         config = {
             "role": role, "device": device, "center": center, "board": board, "rev": "1",
             "wifi": {"ssid": "TTPVHCC", "password": "x"},
-            "broker": {"host": broker[0], "port": broker[1], "password": password},
+            "broker": {"host": broker[0], "port": broker[1], "password": password}, "ca": BOARD_CA,
             "pins": self.pins, **(extra or {}),
         }  # fmt: skip
         (folder / "config.json").write_text(json.dumps(config))

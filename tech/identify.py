@@ -15,7 +15,7 @@ from contracts.topics import topic
 from gateway.config import CenterConfig
 from gateway.ticket import blocks_rev, test_ticket
 
-from .watch import gateway_client
+from .watch import check_session, tech_client
 
 
 class IdentifyError(Exception):
@@ -45,12 +45,18 @@ def send(center: CenterConfig, device_id: str, broker: tuple[str, int], broker_d
          keypad_test: bool = False) -> int:  # fmt: skip
     plan = messages(center, device_id, seconds, keypad_test, time.time())
     try:
-        client = gateway_client(broker, broker_dir)
+        client = tech_client("tech-identify", broker, broker_dir)
     except OSError as e:
         raise IdentifyError(f"cannot reach the broker at {broker[0]}:{broker[1]}: {e}") from e
-    for leaf, body in plan:
-        message = json.dumps(body, ensure_ascii=False)
-        client.publish(topic(center.id, device_id, leaf), message, qos=1).wait_for_publish(10)
-    client.loop_stop()
-    client.disconnect()
+    try:
+        for leaf, body in plan:
+            message = json.dumps(body, ensure_ascii=False)
+            client.publish(topic(center.id, device_id, leaf), message, qos=1).wait_for_publish(10)
+            check_session(client)
+    except RuntimeError as e:  # paho: the connection went away under the publish
+        check_session(client)
+        raise IdentifyError(f"the broker at {broker[0]}:{broker[1]} went away: {e}") from e
+    finally:
+        client.disconnect()
+        client.loop_stop()
     return len(plan)

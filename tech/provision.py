@@ -2,8 +2,9 @@
 
 Steps, each reported pass or fail: the device in the center's configuration, the board
 profile for its role, its MQTT account, the board's chip, the app compiled for it and copied,
-its config.json, a reset, and its birth message (its `info` with the config revision just
-written). When it does not come online, what the board printed says why.
+its config.json and the center's CA (`ca.crt`: the board verifies the broker's TLS certificate,
+and the gateway's HTTPS, against it), a reset, and its birth message (its `info` with the config
+revision just written). When it does not come online, what the board printed says why.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import boards
-from contracts.ids import GATEWAY
 from contracts.topics import topic
+from gateway import pki
 from gateway.broker_auth import update_accounts
 from gateway.config import CenterConfig, load_center
 
 from .bundle import BOOT_SCRIPT, build, march
 from .device import Device
+from .watch import SessionLost, check_session, tech_client
 
 COPY_CHUNK = 6  # files per mpremote session: the progress bar moves, the copy stays quick
+BOARD_CA = "ca.crt"  # on the board: the center's CA in DER, which MicroPython's mbedTLS reads (config key "ca")
 
 
 class ProvisionError(Exception):
@@ -60,8 +63,8 @@ class Target:
     wifi_ssid: str
     wifi_password: str
     broker_host: str
-    broker_port: int
-    broker_dir: Path  # the gateway's broker files (secrets.toml, passwd, acl)
+    broker_port: int  # the broker's TLS listener
+    broker_dir: Path  # the gateway's broker files (secrets.toml, passwd, acl, ca.crt)
     local_broker: tuple[str, int] | None = None  # where this tool reaches the same broker, if not as the board does
 
 
@@ -70,7 +73,7 @@ def device_config(center: CenterConfig, target: Target, role: str, pins: dict, p
     return {"role": role, "device": target.device, "center": center.id, "board": target.board, "rev": rev,
             "wifi": {"ssid": target.wifi_ssid, "password": target.wifi_password},
             "broker": {"host": target.broker_host, "port": target.broker_port, "password": password},
-            "pins": pins}  # fmt: skip
+            "ca": BOARD_CA, "pins": pins}  # fmt: skip
 
 
 def check_plan(target: Target) -> tuple[CenterConfig, str, dict[str, Any]]:
@@ -88,15 +91,15 @@ def check_plan(target: Target) -> tuple[CenterConfig, str, dict[str, Any]]:
     return center, device.role, profile.pins(device.role)
 
 
-def account(center: CenterConfig, target: Target, reload: Callable[[], None]) -> tuple[str, str, bool]:
-    """(the device's password, the gateway's password, whether the account was just made)."""
+def account(center: CenterConfig, target: Target, reload: Callable[[], None]) -> tuple[str, bool]:
+    """(the device's password, whether the account was just made)."""
     path = target.broker_dir / "secrets.toml"
     passwords = tomllib.loads(path.read_text())["passwords"] if path.exists() else {}
     created = target.device not in passwords
     if created:
         passwords = update_accounts(center, target.broker_dir)
         reload()
-    return passwords[target.device], passwords[GATEWAY], created
+    return passwords[target.device], created
 
 
 def provision(port: str, target: Target, work: Path, reload: Callable[[], None], timeout: float = 60,
@@ -104,7 +107,7 @@ def provision(port: str, target: Target, work: Path, reload: Callable[[], None],
     report = Report()
     center, role, pins = check_plan(target)
     report.ok("cấu hình (configuration)", f"{target.device}: {role} of {center.id}, board {target.board}")
-    password, gateway_password, created = account(center, target, reload)
+    password, created = account(center, target, reload)
     report.ok("tài khoản MQTT (account)", "created, broker reloaded" if created else "exists")
     board = Device(port)
     facts = board.facts()
@@ -114,24 +117,24 @@ def provision(port: str, target: Target, work: Path, reload: Callable[[], None],
     report.ok("chip", f"{facts.chip or 'virtual board (unix port)'}, MicroPython {facts.version}")
     bundle = build(work / "bundle", march(facts.mpy))
     rev = secrets.token_hex(4)
-    config = device_config(center, target, role, pins, password, rev)
-    if (target.broker_dir / "ca.crt").exists():
-        config["ca"] = "ca.crt"
-    (work / "config.json").write_text(json.dumps(config))
+    (work / "config.json").write_text(json.dumps(device_config(center, target, role, pins, password, rev)))
+    (work / BOARD_CA).write_bytes(pki.der((target.broker_dir / "ca.crt").read_bytes()))
     (work / "current").write_text(bundle.version)
     (work / "main.py").write_text(BOOT_SCRIPT, encoding="utf-8")
     for folder in ("apps", f"apps/{bundle.version}"):
         board.mkdir(folder)
     pairs = [(bundle.folder / name, f"apps/{bundle.version}/{name}") for name in bundle.files]
-    pairs += [(work / "current", "apps/current"), (work / "config.json", "config.json"), (work / "main.py", "main.py")]
-    ca = target.broker_dir / "ca.crt"  # the center's CA: the board verifies the gateway's TLS with it
-    if ca.exists():
-        pairs.append((ca, "ca.crt"))
+    pairs += [
+        (work / "current", "apps/current"),
+        (work / "config.json", "config.json"),
+        (work / BOARD_CA, BOARD_CA),
+        (work / "main.py", "main.py"),
+    ]
     chunks = [pairs[i : i + COPY_CHUNK] for i in range(0, len(pairs), COPY_CHUNK)]
     for chunk in progress(chunks) if progress else chunks:
         board.put(chunk)
     report.ok("ứng dụng (app)", f"{len(bundle.files)} files, bundle {bundle.version}; config rev {rev}")
-    born = _watch_birth(center, target, gateway_password, rev)
+    born = _watch_birth(center, target, rev)
     console = _Console(port)
     board.reset()
     console.start()
@@ -139,7 +142,11 @@ def provision(port: str, target: Target, work: Path, reload: Callable[[], None],
     console.stop()
     report.console = console.lines
     if info is None:
-        report.fail("trực tuyến (online)", diagnose(console.lines, target))
+        try:
+            check_session(born.client)
+            report.fail("trực tuyến (online)", diagnose(console.lines, target))
+        except SessionLost as e:
+            report.fail("trực tuyến (online)", str(e))
     else:
         report.ok(
             "trực tuyến (online)", f"app {info.get('app')} on {info.get('board')}, reset {info.get('reset_cause')}"
@@ -183,17 +190,11 @@ class _Birth:
         return self.info
 
 
-def _watch_birth(center: CenterConfig, target: Target, gateway_password: str, rev: str) -> _Birth:
-    import paho.mqtt.client as mqtt
-
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hangcho-tech-{secrets.token_hex(3)}")
-    client.username_pw_set(GATEWAY, gateway_password)
-    birth = _Birth(client, rev)
-    client.on_message = birth.on_message
-    host, port = target.local_broker or (target.broker_host, target.broker_port)
-    client.connect(host, port)
-    client.subscribe(topic(center.id, target.device, "info"), qos=1)
-    client.loop_start()
+def _watch_birth(center: CenterConfig, target: Target, rev: str) -> _Birth:
+    birth = _Birth(None, rev)
+    broker = target.local_broker or (target.broker_host, target.broker_port)
+    birth.client = tech_client("tech-provision", broker, target.broker_dir, birth.on_message, birth.event.set)
+    birth.client.subscribe(topic(center.id, target.device, "info"), qos=1)
     return birth
 
 

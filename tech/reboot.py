@@ -27,7 +27,7 @@ def reboot(center: CenterConfig, device: str, broker: tuple[str, int], broker_di
     if device not in {d.id for d in center.devices}:
         raise RebootError(f"no device {device!r} in the center's configuration")
     try:
-        boards = BoardWatch(center, broker, broker_dir)
+        boards = BoardWatch(center, "tech-reboot", broker, broker_dir)
     except OSError as e:
         raise RebootError(f"cannot reach the broker at {broker[0]}:{broker[1]}: {e}") from e
     try:

@@ -61,7 +61,7 @@ def _bundle_for(plan: Plan, arch: str) -> str:
 
 def run(plan: Plan, say=print) -> dict[str, str]:
     """Update every board of the plan; return device → outcome."""
-    boards = BoardWatch(plan.center, plan.broker, plan.broker_dir)
+    boards = BoardWatch(plan.center, "tech-update", plan.broker, plan.broker_dir)
     outcomes: dict[str, str] = {}
     try:
         for wave in waves(plan.devices, plan.wave):

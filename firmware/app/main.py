@@ -9,6 +9,7 @@ import time
 import esp32
 import network
 import ota
+import trust
 from buttons import Buttons
 from link import Link
 from machine import WDT, reset, reset_cause
@@ -114,7 +115,9 @@ async def run(cfg):
     wlan.connect(cfg["wifi"]["ssid"], cfg["wifi"]["password"])
     device, broker = cfg["device"], cfg["broker"]
     box = Outbox("outbox.log", device, next_boot("boot.count"))
-    client = MQTTClient(device, broker["host"], broker.get("port", 1883), device, broker["password"], keepalive=30)
+    # Always TLS: the password in CONNECT never crosses the Wi-Fi in cleartext (docs/protocol.md, Security).
+    client = MQTTClient(device, broker["host"], broker.get("port", 8883), device, broker["password"], keepalive=30,
+                        ssl=trust.context(cfg["ca"]))  # fmt: skip
     link = Link(client, box, cfg["center"], device)
     link.ready, link.wifi_name = wlan.isconnected, cfg["wifi"]["ssid"]
     version = ".".join(str(n) for n in sys.implementation.version)

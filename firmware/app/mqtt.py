@@ -1,8 +1,8 @@
 # A small MQTT 3.1.1 client for MicroPython's asyncio, in the manner of Peter Hinch's mqtt_as:
 # non-blocking streams, keepalive pings, QoS 1 with retransmission (DUP) after a reconnect,
 # a last will, clean start at power-up and a persistent session across outages, reconnection
-# with backoff, the broker by IP address. umqtt.simple blocks and hangs when the broker
-# restarts; this never blocks the board's main loop.
+# with backoff, the broker by IP address, over TLS verified against the center's CA (trust.py).
+# umqtt.simple blocks and hangs when the broker restarts; this never blocks the board's main loop.
 #
 # QoS 1 here means the broker has the message (PUBACK). It does not mean the gateway has it:
 # that is the gateway's application ack, which the outbox waits for (docs/protocol.md).
@@ -45,9 +45,10 @@ def _packet(kind, body):
 
 
 class MQTTClient:
-    def __init__(self, client_id, server, port=1883, user=None, password=None, keepalive=30):
+    def __init__(self, client_id, server, port=8883, user=None, password=None, keepalive=30, ssl=None):
         self.client_id, self.server, self.port = client_id, server, port
         self.user, self.password, self.keepalive = user, password, keepalive
+        self.ssl = ssl  # an ssl.SSLContext (trust.context), or None for plain MQTT (tests of the protocol only)
         self.will = None
         self.on_message = None  # function(topic: str, payload: bytes)
         self.connected = False
@@ -64,9 +65,27 @@ class MQTTClient:
 
     # -- connection ------------------------------------------------------------------------
     async def connect(self, clean):
-        """Open the session; clean=True at power-up, False on reconnects (the broker kept ours)."""
-        self._reader, self._writer = await asyncio.open_connection(self.server, self.port)
-        _no_delay(self._writer)
+        """Open the session; clean=True at power-up, False on reconnects (the broker kept ours).
+        Everything up to the CONNACK, the TLS handshake included, within one keepalive."""
+        await asyncio.wait_for(self._open(clean), self.keepalive)
+        self.connected = True
+        self._last_rx = _now()
+        self._tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._ping())]
+        for pid, (topic, msg, retain) in list(self._unacked.items()):
+            await self._send_publish(topic, msg, retain, pid, dup=True)
+
+    async def _open(self, clean):
+        reader, writer = await asyncio.open_connection(self.server, self.port)
+        _no_delay(writer)  # on the TCP socket, before TLS wraps it
+        if self.ssl:
+            # The handshake runs on the first write; the name checked is the broker's address,
+            # which its certificate carries (hangcho-gateway broker-auth --host). In MicroPython a
+            # stream keeps its socket in `.s`, and StreamReader and StreamWriter are one class over
+            # a socket (the stubs are CPython's, hence the pyright comments).
+            s = self.ssl.wrap_socket(writer.s, server_hostname=self.server, do_handshake_on_connect=False)  # pyright: ignore[reportAttributeAccessIssue]
+            reader = asyncio.StreamReader(s)  # pyright: ignore[reportArgumentType]
+            writer = asyncio.StreamWriter(s)  # pyright: ignore[reportCallIssue]
+        self._reader, self._writer = reader, writer
         flags = 0x02 if clean else 0
         payload = _str(self.client_id)
         if self.will:
@@ -81,14 +100,9 @@ class MQTTClient:
                 payload += _str(self.password)
         body = _str("MQTT") + bytes((4, flags)) + struct.pack("!H", self.keepalive) + payload
         await self._send(_packet(CONNECT, body))
-        kind, data = await asyncio.wait_for(self._read_packet(), self.keepalive)
+        kind, data = await self._read_packet()
         if kind != CONNACK or data[1] != 0:
             raise MQTTError("connection refused: %d" % (data[1] if len(data) > 1 else -1))
-        self.connected = True
-        self._last_rx = _now()
-        self._tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._ping())]
-        for pid, (topic, msg, retain) in list(self._unacked.items()):
-            await self._send_publish(topic, msg, retain, pid, dup=True)
 
     async def disconnect(self):
         if self.connected:
@@ -105,8 +119,10 @@ class MQTTClient:
     def _down(self):
         was = self.connected
         self.connected = False
+        me = asyncio.current_task()  # _receive and _ping end here themselves: a task cannot cancel itself
         for task in self._tasks:
-            task.cancel()
+            if task is not me:
+                task.cancel()
         self._tasks = []
         if self._writer is not None:
             try:

@@ -56,14 +56,24 @@ def micropython_process(tmp_path):
     return start
 
 
+@pytest.fixture
+def board_ca(broker, tmp_path) -> str:
+    """The center's CA as a board keeps it (ca.crt, DER), in the folder the micropython fixtures
+    run in: a script connects with `MQTTClient(..., ssl=trust.context("ca.crt"))` to the TLS port."""
+    from gateway.pki import der
+
+    (tmp_path / "ca.crt").write_bytes(der(broker.files.ca.read_bytes()))
+    return "ca.crt"
+
+
 class SimBoard(HostBoard):
     """A simulated board running the whole firmware (tech/hostboard.py) against the test's broker.
     When it is the test's `dut` its console also goes to pytest-embedded's message queue."""
 
     def __init__(self, folder: Path, broker, role: str, device: str, extra: dict | None = None,
                  board: str = "esp32-devkitc", msg_queue=None, trace_pins: tuple[int, ...] = ()):  # fmt: skip
-        super().__init__(folder, role, device, "test", ("127.0.0.1", broker.port), broker.password(device), extra,
-                         board, trace_pins)  # fmt: skip
+        super().__init__(folder, role, device, "test", ("127.0.0.1", broker.tls_port), broker.password(device), extra,
+                         board, trace_pins, ca=broker.files.ca)  # fmt: skip
         self.msg_queue = msg_queue
 
     def start(self) -> SimBoard:

@@ -10,9 +10,11 @@ import asyncio, json
 from mqtt import MQTTClient
 from outbox import Outbox, next_boot
 from link import Link
+from trust import context
 
 async def main():
-    c = MQTTClient("kiosk-1", "127.0.0.1", {port}, user="kiosk-1", password="{password}", keepalive=4)
+    c = MQTTClient("kiosk-1", "127.0.0.1", {port}, user="kiosk-1", password="{password}", keepalive=4,
+                   ssl=context("ca.crt"))
     box = Outbox("outbox.log", "kiosk-1", next_boot("boot.count"))
     link = Link(c, box, "test", "kiosk-1")
     tickets = {{}}
@@ -31,9 +33,10 @@ asyncio.run(main())
 """
 
 
-def test_presses_through_a_broker_restart_each_become_one_ticket(gateway, broker, micropython_process):
+def test_presses_through_a_broker_restart_each_become_one_ticket(gateway, broker, micropython_process, board_ca):
     presses = 30
-    proc = micropython_process(SCRIPT.format(port=broker.port, password=broker.password("kiosk-1"), presses=presses))
+    proc = micropython_process(SCRIPT.format(port=broker.tls_port, password=broker.password("kiosk-1"),
+                                             presses=presses))  # fmt: skip
     pressed = 0
     while pressed < 8:
         line = proc.stdout.readline()

@@ -6,12 +6,14 @@ LINK = """
 import asyncio, json
 from mqtt import MQTTClient
 from outbox import Outbox, next_boot
+from trust import context
 
 PREFIX = "hangcho/v1/test/{device}/"
 got = []
 
 async def main():
-    c = MQTTClient("{device}", "127.0.0.1", {port}, user="{device}", password="{password}", keepalive=10)
+    c = MQTTClient("{device}", "127.0.0.1", {port}, user="{device}", password="{password}", keepalive=10,
+                   ssl=context("ca.crt"))
     c.set_last_will(PREFIX + "status", b"lost")
     c.on_message = lambda topic, payload: got.append((topic.split("/", 4)[4], json.loads(payload)))
     await c.connect(clean=True)
@@ -27,10 +29,10 @@ asyncio.run(main())
 
 
 def link_script(broker, device: str, body: str) -> str:
-    return LINK.format(device=device, port=broker.port, password=broker.password(device), body=body)
+    return LINK.format(device=device, port=broker.tls_port, password=broker.password(device), body=body)
 
 
-def test_a_press_from_micropython_becomes_a_ticket_and_a_print(gateway, broker, micropython):
+def test_a_press_from_micropython_becomes_a_ticket_and_a_print(gateway, broker, micropython, board_ca):
     body = """
     event = box.add('{"kind":"press","button":1}')
     assert await c.publish(PREFIX + "evt", box.pending[event])
@@ -54,7 +56,7 @@ def test_a_press_from_micropython_becomes_a_ticket_and_a_print(gateway, broker, 
     assert gateway.registry.entries["kiosk-1"].status == "online"
 
 
-def test_a_board_cannot_spoof_another_boards_events(gateway, broker, micropython, boards):
+def test_a_board_cannot_spoof_another_boards_events(gateway, broker, micropython, boards, board_ca):
     body = """
     ok = await c.publish("hangcho/v1/test/kiosk-2/evt", b'{"id":"kiosk-2:1:1","kind":"press","button":0}')
     print("sent", ok)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from gateway.broker_auth import MOSQUITTO_NOFILE, TECH_ACCOUNTS
 from gateway.cli import main
 from gateway.config import load_center
 
@@ -18,17 +19,23 @@ def test_install_lays_out_config_broker_files_and_units(tmp_path):
     assert result.exit_code == 0, result.output
     assert load_center(tmp_path / "etc/hangcho/center.toml").id == "test"
     secrets = tomllib.loads((tmp_path / "etc/hangcho/broker/secrets.toml").read_text())["passwords"]
-    assert set(secrets) == {"gateway", "kiosk-1", "kiosk-2", "counter-1", "counter-2", "hall-1"}
+    assert set(secrets) == {"gateway", "kiosk-1", "kiosk-2", "counter-1", "counter-2", "hall-1", *TECH_ACCOUNTS}
     assert (tmp_path / "var/lib/hangcho").is_dir()
     unit = (tmp_path / "etc/systemd/system/hangcho-gateway.service").read_text()
     assert "User=hangcho" in unit and "Restart=always" in unit and "StandardOutput=journal" in unit
+    assert "LimitNOFILE=8192" in unit
     assert "run --config /etc/hangcho/center.toml --journal /var/lib/hangcho/journal.db" in unit
     exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     assert Path(exec_line.split("=", 1)[1].split()[0]).name == "hangcho-gateway"
     drop_in = (tmp_path / "etc/systemd/system/mosquitto.service.d/hangcho.conf").read_text()
     assert "ExecStart=/usr/sbin/mosquitto -c /etc/hangcho/broker/mosquitto.conf" in drop_in
-    conf = (tmp_path / "etc/hangcho/broker/mosquitto.conf").read_text()
+    assert f"LimitNOFILE={MOSQUITTO_NOFILE}" in drop_in
+    broker = tmp_path / "etc/hangcho/broker"
+    conf = (broker / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf and "user mosquitto" in conf
+    assert "listener 8883\n" in conf and "listener 1883 127.0.0.1\n" in conf  # TLS on every address, plain on loopback
+    assert conf.count("use_username_as_clientid true") == 2 and f"certfile {broker / 'broker.crt'}" in conf
+    assert (broker / "ca.key").stat().st_mode & 0o777 == 0o600 and (broker / "broker.key").stat().st_mode & 0o077 == 0
     assert "--http 127.0.0.1:8081 --https-port 443" in unit  # the gateway's own server only on this machine
     nginx = (tmp_path / "etc/hangcho/nginx.conf").read_text()
     assert "listen 80 default_server;" in nginx and "listen 443 ssl default_server;" in nginx
@@ -52,6 +59,16 @@ def test_install_keeps_every_secret_0600(tmp_path):
     cert = x509.load_pem_x509_certificate((etc / "broker/web.crt").read_bytes())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "gw.xa" in names.get_values_for_type(x509.DNSName)
+
+
+def test_install_puts_the_given_addresses_in_the_brokers_certificate(tmp_path):
+    from cryptography import x509
+
+    args = ["install", "--config", str(CONFIG), "--root", str(tmp_path), "--no-systemctl", "--host", "192.168.1.2"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    cert = x509.load_pem_x509_certificate((tmp_path / "etc/hangcho/broker/broker.crt").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["192.168.1.2"]
 
 
 def test_install_again_keeps_the_passwords(tmp_path):

@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway import protocol
 from gateway.journal import JournalError
 from gateway.ticket import blocks_rev, static_blocks
+from rig.broker import RIG_USER
 
 
 def test_a_press_becomes_one_ticket_one_ack_and_one_print(gateway, boards):
@@ -120,7 +121,7 @@ def test_malformed_and_oversized_events_are_refused_with_a_reason(gateway, board
 
 def test_an_unknown_device_is_refused_and_logged(gateway, boards, caplog):
     caplog.set_level(logging.WARNING, logger="hangcho.gateway")
-    ghost = boards("ghost", user="gateway")  # only the gateway's own account can reach that topic
+    ghost = boards("ghost", user=RIG_USER)  # only the gateway's (and the test rig's) account can reach that topic
     ghost.publish("evt", json.dumps({"id": "ghost:1:1", "kind": "press", "button": 0}).encode())
     kiosk = boards("kiosk-1")
     kiosk.ack_for(kiosk.press())

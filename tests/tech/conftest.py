@@ -27,7 +27,8 @@ def provision():
     def run(board, broker, *extra, device="kiosk-1", config=SMALL_CENTER):
         args = ["provision", "--port", board.url, "--config", str(config), "--device", device,
                 "--board", "esp32-devkitc", "--wifi", "TTPVHCC", "--wifi-password", "mật khẩu",
-                "--broker", f"127.0.0.1:{broker.port}", "--broker-dir", str(broker.files.secrets.parent),
+                "--broker", f"127.0.0.1:{broker.tls_port}", "--local-broker", f"127.0.0.1:{broker.port}",
+                "--broker-dir", str(broker.files.secrets.parent),
                 "--reload", f"kill -HUP {broker.proc.pid}", "--timeout", "20", *extra]  # fmt: skip
         return CliRunner().invoke(main, args, catch_exceptions=False)
 

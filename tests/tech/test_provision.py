@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from gateway.pki import der
+
 SMALL_CENTER = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
 
 
@@ -17,7 +19,8 @@ def test_a_board_is_provisioned_comes_online_and_prints_a_ticket(gateway, broker
         assert f"ĐẠT (pass)  {step}" in result.output, result.output
     flash = virtual_board.flash
     config = json.loads((flash / "config.json").read_text())
-    assert (config["device"], config["role"], config["broker"]["port"]) == ("kiosk-1", "kiosk", broker.port)
+    assert (config["device"], config["role"], config["broker"]["port"]) == ("kiosk-1", "kiosk", broker.tls_port)
+    assert config["ca"] == "ca.crt" and (flash / "ca.crt").read_bytes() == der(broker.files.ca.read_bytes())
     assert (
         config["pins"]["printer"]["tx"] == 17
         and (flash / "apps" / (flash / "apps" / "current").read_text() / "kiosk.mpy").exists()
