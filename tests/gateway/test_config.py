@@ -267,8 +267,8 @@ def test_devices_load_with_their_bindings():
     [
         ({"id": "Kiosk 1"}, "devices[0].id", "only a–z"),
         ({"id": "kiosk/1"}, "devices[0].id", "only a–z"),
-        ({"id": "gateway"}, "devices[0].id", "reserved for the broker's own accounts"),
-        ({"id": "tech-update"}, "devices[0].id", "reserved for the broker's own accounts"),
+        ({"id": "gateway"}, "devices[0].id", "dành riêng cho hệ thống (reserved"),
+        ({"id": "tech-update"}, "devices[0].id", "dành riêng cho hệ thống (reserved"),
         ({"role": "printer"}, "devices[0].role", "choose one of"),
         ({"buttons": ["A", "Z"]}, "devices[0].buttons", "declared service codes"),
         ({"buttons": []}, "devices[0].buttons", "declared service codes"),
