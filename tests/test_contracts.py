@@ -172,7 +172,9 @@ def test_center_ids_checked_at_load(center_id, ok):
     assert (e.value.source, e.value.key) == ("center.toml", "center.id")
 
 
-@pytest.mark.parametrize("device_id", ["gateway", "tech-update", "tech-x", "console", "console-3", "Kiosk-1", "k/1", "a" * 33])
+@pytest.mark.parametrize(
+    "device_id", ["gateway", "tech-update", "tech-x", "console", "console-3", "Kiosk-1", "k/1", "a" * 33]
+)
 def test_reserved_and_bad_device_ids_refused(device_id):
     data = {"center": {"id": "x", "name": "X"}, "services": [{"code": "A", "name": "A"}],
             "counters": [{"number": 1, "tiers": [["A"]]}], "devices": [{"id": device_id, "role": "hall"}]}  # fmt: skip
