@@ -66,6 +66,10 @@ def test_a_new_bundle_is_tried_kept_and_reported(gateway, broker, virtual_board,
     version = (flash / "apps" / "current").read_text()
     assert version != first and f"ĐẠT (pass)  kiosk-1: updated to {version}" in result.output
     assert json.loads((ota_server[0] / version / "manifest.json").read_text())["version"] == version
+    # The tool heard the committed `info` on its own session; the gateway's may come a moment later.
+    deadline = time.monotonic() + 10
+    while gateway.registry.entries["kiosk-1"].info.get("trial") and time.monotonic() < deadline:
+        time.sleep(0.05)
     info = gateway.registry.entries["kiosk-1"].info
     assert (info["app"], info["bundle"], info["trial"]) == ("0.1.1", version, False)
     assert not (flash / "apps" / "trying").exists()
