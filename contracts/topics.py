@@ -29,6 +29,11 @@ CONFIG_KINDS = ("block", "blocks_done")  # cmd/config: the kiosk's raster blocks
 PRINT_OPS = ("img", "txt", "big", "qr", "cut")  # cmd/print: a ticket's operations (gateway/ticket.py)
 STATUS_ONLINE, STATUS_LOST = "online", "lost"
 COMMAND_TTL_S = 30.0  # a command not delivered within this is dropped by the board, never shown late
+# The largest payload the gateway sends a board, in bytes. A board's heap is fragmented: after
+# its imports and a TLS session, 47 KB free on a smaller heap held no 3.6 KB hole (a block
+# sent whole). Raster blocks go in parts of BLOCK_PART_BYTES of rows (base64 in JSON).
+BOARD_MESSAGE_MAX = 1024
+BLOCK_PART_BYTES = 576
 
 
 def base(center: str, device: str, prefix: str = PREFIX) -> str:

@@ -418,10 +418,11 @@ class GatewayService:
         return self._block_cache[printer]
 
     def send_blocks(self, device: Device, now: float) -> None:
-        """Every static raster block to a kiosk, one message each (a board's heap is small)."""
+        """Every static raster block to a kiosk, in parts (a board's heap is small and fragmented)."""
         rev, blocks = self._blocks(device.printer)
         for name, raster in blocks.items():
-            self._publish(device.id, "cmd/config", {"exp": now + 600, **raster.to_message(name, rev)})
+            for part in raster.to_messages(name, rev):
+                self._publish(device.id, "cmd/config", {"exp": now + 600, **part})
         self._publish(device.id, "cmd/config", {"exp": now + 600, "kind": "blocks_done", "rev": rev})
 
     def _called(self, ticket: str, counter: int) -> None:

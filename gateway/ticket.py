@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
 
+from contracts.topics import BLOCK_PART_BYTES
+
 from .config import PRINTERS, CenterConfig
 from .dispatch.events import TicketIssued
 
@@ -64,9 +66,14 @@ class Raster:
         x, y = self.row_bytes, self.height
         return b"\x1dv0\x00" + bytes((x & 0xFF, x >> 8, y & 0xFF, y >> 8)) + self.data
 
-    def to_message(self, name: str, rev: str) -> dict:
-        return {"kind": "block", "name": name, "rev": rev, "w": self.width, "h": self.height,
-                "data": base64.b64encode(self.data).decode()}  # fmt: skip
+    def to_messages(self, name: str, rev: str) -> list[dict]:
+        """The block in parts of whole rows, each from row `y`: a board's heap has room for a
+        part (contracts.topics.BOARD_MESSAGE_MAX), not always for a whole block."""
+        rows = max(1, BLOCK_PART_BYTES // self.row_bytes)
+        step = rows * self.row_bytes
+        return [{"kind": "block", "name": name, "rev": rev, "w": self.width, "h": self.height, "y": y // self.row_bytes,
+                 "data": base64.b64encode(self.data[y : y + step]).decode()}
+                for y in range(0, len(self.data), step)]  # fmt: skip
 
 
 @lru_cache(maxsize=16)

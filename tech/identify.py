@@ -36,7 +36,11 @@ def messages(
     if device.role == "kiosk":
         blocks, ops = test_ticket(center, device.printer)
         rev = blocks_rev(center, device.printer)  # the kiosk's cached set stays as it is
-        out += [("cmd/config", {"exp": exp, **raster.to_message(name, rev)}) for name, raster in blocks.items()]
+        out += [
+            ("cmd/config", {"exp": exp, **part})
+            for name, raster in blocks.items()
+            for part in raster.to_messages(name, rev)
+        ]
         out.append(("cmd/print", {"exp": exp, "ticket": "TEST", "ops": ops}))
     return out
 

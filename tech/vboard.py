@@ -25,6 +25,8 @@ import threading
 import tty
 from pathlib import Path
 
+from .hostboard import HEAP
+
 SIM = Path(__file__).resolve().parent.parent / "firmware" / "sim"
 
 
@@ -63,7 +65,7 @@ class VirtualBoard:
         while not self._stop.is_set():
             self._line_settings()  # a killed REPL leaves its own terminal modes behind
             self.boots += 1
-            self.proc = subprocess.Popen([self.micropython, "-X", "heapsize=64wK", "-i", str(SIM / "power_on.py")],
+            self.proc = subprocess.Popen([self.micropython, "-X", f"heapsize={HEAP}", "-i", str(SIM / "power_on.py")],
                                          cwd=self.flash, env=env, stdin=self.slave, stdout=self.slave,
                                          stderr=self.slave, preexec_fn=_own_terminal)  # fmt: skip
             self.proc.wait()

@@ -41,7 +41,8 @@ class Kiosk:
             self.printed += 1
             print("printed", body["ticket"])
         elif name == "config" and body.get("kind") == "block":
-            self.store.save(body["name"], body["w"], body["h"], binascii.a2b_base64(body["data"]))
+            data = binascii.a2b_base64(body["data"])
+            self.store.save_part(body["name"], body["w"], body["h"], body.get("y", 0), data)
         elif name == "config" and body.get("kind") == "blocks_done":
             self.store.set_rev(body["rev"])
         elif name == "identify":  # the technician's test ticket comes as a print command

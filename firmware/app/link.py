@@ -41,11 +41,15 @@ class Link:
         return event_id
 
     def _message(self, topic, payload):
+        """One message from the gateway. The board outlives any one message: one it cannot parse,
+        has no room for (MemoryError) or whose handler fails is named on the console and dropped."""
         leaf = topic[len(self.base) :]
         try:
-            body = json.loads(payload)
-        except ValueError:
-            return
+            self._take(leaf, json.loads(payload))
+        except Exception as e:
+            print("link: dropped %s (%d bytes): %r" % (leaf, len(payload), e))
+
+    def _take(self, leaf, body):
         if leaf == "ack":
             if self.outbox.ack(body.get("id", "")):
                 self._sent_at.pop(body["id"], None)

@@ -174,6 +174,9 @@ class MQTTClient:
                         entry[0].set()
         except (OSError, EOFError, MQTTError):
             self._down()
+        except MemoryError as e:  # no room for a packet: the stream is lost, so is the session
+            print("mqtt: %r; reconnecting" % e)
+            self._down()
 
     async def _incoming(self, kind, data):
         n = struct.unpack("!H", data[:2])[0]
@@ -185,7 +188,7 @@ class MQTTClient:
             rest += 2
             await self._send(bytes((PUBACK, 2)) + pid)
         if self.on_message:
-            self.on_message(topic, data[rest:])
+            self.on_message(topic, memoryview(data)[rest:])  # no copy: a board's heap is small
 
     async def _ping(self):
         while True:

@@ -29,16 +29,30 @@ class BlockStore:
     def _path(self, name):
         return "%s/%s.bin" % (self.folder, name.replace(":", "_"))
 
-    def save(self, name, width, height, data):
-        tmp = self._path(name) + ".new"
-        with open(tmp, "wb") as f:
-            f.write(struct.pack("<HH", width, height))
-            f.write(data)
+    def save_part(self, name, width, height, y, data):
+        """Rows y… of a block (cmd/config sends a block in parts, in order): the block replaces
+        the old one once its last row is in. A part out of order leaves the old one as it was."""
+        tmp, row = self._path(name) + ".new", (width + 7) // 8
         try:
-            os.remove(self._path(name))
+            if y == 0:
+                f = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
+                f.write(struct.pack("<HH", width, height))
+            elif os.stat(tmp)[6] == 4 + y * row:
+                f = open(tmp, "ab")  # noqa: SIM115
+            else:
+                raise OSError(0)
         except OSError:
-            pass
-        os.rename(tmp, self._path(name))
+            print("blocks: %s row %d is out of order; ignored" % (name, y))
+            return False
+        with f:
+            f.write(data)
+        if (y * row + len(data)) >= height * row:
+            try:
+                os.remove(self._path(name))
+            except OSError:
+                pass
+            os.rename(tmp, self._path(name))
+        return True
 
     def rev(self):
         try:

@@ -109,7 +109,7 @@ def test_a_flood_from_one_board_leaves_the_others_answered(center, flood_file, b
     assert sum(n for d, n in issued.items() if d != "kiosk-2") == len(result.before_ms) + len(during)
 
     # `info` 2,500 times a second: the raster blocks went to the flooder once.
-    blocks = len(static_blocks(center, "58mm")) + 1  # each block, then blocks_done
+    blocks = sum(len(r.to_messages(n, "")) for n, r in static_blocks(center, "58mm").items()) + 1  # then blocks_done
     assert result.received.get("cmd/config", 0) <= blocks, result.received
 
     assert rss < RSS_MB, report

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tech.hostboard import MICROPYTHON, HostBoard
+from tech.hostboard import HEAP, MICROPYTHON, HostBoard
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware" / "app"
@@ -71,9 +71,10 @@ class SimBoard(HostBoard):
     When it is the test's `dut` its console also goes to pytest-embedded's message queue."""
 
     def __init__(self, folder: Path, broker, role: str, device: str, extra: dict | None = None,
-                 board: str = "esp32-devkitc", msg_queue=None, trace_pins: tuple[int, ...] = ()):  # fmt: skip
+                 board: str = "esp32-devkitc", msg_queue=None, trace_pins: tuple[int, ...] = (),
+                 heap: str = HEAP):  # fmt: skip
         super().__init__(folder, role, device, "test", ("127.0.0.1", broker.tls_port), broker.password(device), extra,
-                         board, trace_pins, ca=broker.files.ca)  # fmt: skip
+                         board, trace_pins, ca=broker.files.ca, heap=heap)  # fmt: skip
         self.msg_queue = msg_queue
 
     def start(self) -> SimBoard:

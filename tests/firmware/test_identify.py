@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from gateway.config import load_center
 from gateway.ticket import GLYPH_LINES, decode_escpos, printed_png
 from tech.cli import main
+from tech.hostboard import HEAP
 from tech.identify import IdentifyError, messages
 
 SMALL_CENTER = Path(__file__).resolve().parents[1] / "data" / "small_center.toml"
@@ -33,9 +34,12 @@ def wait_for(check, timeout: float = 10.0):
         time.sleep(0.05)
 
 
-def test_a_kiosk_blinks_and_prints_every_vietnamese_glyph(gateway, broker, sim_board, dut):
+@pytest.mark.parametrize("heap", [HEAP, "48wK"])
+def test_a_kiosk_blinks_and_prints_every_vietnamese_glyph(gateway, broker, sim_board, dut, heap):
+    """Also on a heap of three quarters the size: with a TLS session up, the blocks arrive in
+    parts a fragmented heap has room for (a whole block once found no room with 47 KB free)."""
     led = 4
-    kiosk = sim_board("kiosk", "kiosk-1", trace_pins=(led,)).start().wait_online(gateway)
+    kiosk = sim_board("kiosk", "kiosk-1", trace_pins=(led,), heap=heap).start().wait_online(gateway)
     tech(broker, "identify", "kiosk-1", "--seconds", "2")
     dut.expect("identify", timeout=10)
     dut.expect("printed TEST", timeout=10)

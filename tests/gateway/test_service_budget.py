@@ -132,7 +132,7 @@ def test_info_sends_the_blocks_at_most_once_a_minute(gateway, boards):
     kiosk.ack_for(kiosk.press())  # a sentinel: every info has been handled
     configs = kiosk.all("cmd/config")
     assert [c["kind"] for c in configs].count("blocks_done") == 1
-    assert len(configs) == len({c.get("name") for c in configs}), "each block once"
+    assert len(configs) == len({(c.get("name"), c.get("y")) for c in configs}), "each part of each block once"
     assert gateway._blocks_pacer.waiting == {"kiosk-1"}, "the last info is remembered for the next minute"
     rev = configs[-1]["rev"]
     kiosk.publish("info", json.dumps({"role": "kiosk", "blocks_rev": rev}))

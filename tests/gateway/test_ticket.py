@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import io
+from dataclasses import replace
 
 import pytest
 from PIL import Image
 
+from contracts.topics import BOARD_MESSAGE_MAX
 from gateway.config import PRINTERS
 from gateway.dispatch import IssueTicket, OpenCounter
+from gateway.protocol import encode
 from gateway.ticket import (
     Raster,
     blocks_rev,
@@ -21,6 +25,7 @@ from gateway.ticket import (
     static_blocks,
     ticket_ops,
 )
+from gateway.ticket import test_ticket as identify_ticket
 
 
 def test_vietnamese_text_becomes_a_raster_of_the_printer_width():
@@ -99,11 +104,25 @@ def test_preview_is_a_picture_of_the_ticket(desk, center, tmp_path):
 
 
 @pytest.mark.parametrize("printer", sorted(PRINTERS))
-def test_every_block_fits_a_board_message(center, printer):
-    for name, raster in static_blocks(center, printer).items():
-        assert isinstance(raster, Raster)
-        assert raster.width == PRINTERS[printer]
-        assert len(raster.data) < 12_000, name  # base64 stays well inside a board's heap
+def test_every_message_to_a_kiosk_fits_a_board_message(center, desk_for, printer):
+    """Blocks go in parts that put back the whole raster; no block part, test ticket or ticket
+    is larger than BOARD_MESSAGE_MAX, even for a long center name."""
+    center = replace(center, name="Trung tâm Phục vụ hành chính công phường Nguyễn Thái Bình, Thành phố Hồ Chí Minh")
+    test_blocks, test_ops = identify_ticket(center, printer)
+    blocks = {**static_blocks(center, printer), **test_blocks}
+    sizes = []
+    for name, raster in blocks.items():
+        assert isinstance(raster, Raster) and raster.width == PRINTERS[printer]
+        parts = raster.to_messages(name, "3f9c0a1b2d4e")
+        assert b"".join(base64.b64decode(p["data"]) for p in parts) == raster.data, name
+        assert [p["y"] for p in parts] == sorted({p["y"] for p in parts}) and parts[0]["y"] == 0
+        sizes += [len(encode({"exp": 1795394400, **p})) for p in parts]
+    desk = desk_for(center)
+    desk(IssueTicket("A", "cao_tuoi"))
+    ops = ticket_ops(center, desk.events[-1], url="https://hangcho.example.gov.vn/t/2026-11-23/A001")
+    sizes += [len(encode({"exp": 1795394400, "ticket": "A001", "ops": ops})), len(encode({"exp": 1, "ops": test_ops}))]
+    assert max(sizes) <= BOARD_MESSAGE_MAX, max(sizes)
+    assert len(sizes) > 2 * len(blocks), "the large blocks went in more than one part"
 
 
 def test_native_commands_match_python_escpos(center):
