@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             while t.is_alive() and not stop.is_set():
                 t.join(0.5)
         if not stop.is_set():
-            time.sleep(2 * args.sync_interval + 1)  # the gateways' last pushes
+            settle(sites, server, day, deadline_s=3 * args.sync_interval + 15)
             summary(sites, server, day, args.until)
             if args.until is None:
                 print("Hệ thống vẫn chạy; nhấn Ctrl-C để dừng. (still running; Ctrl-C to stop)", flush=True)
@@ -222,6 +222,18 @@ def save_tickets(sites: list[Site], folder: Path, stop: threading.Event) -> None
                     print(f"  [{site.config.id}] in vé {name} → {path}", flush=True)
                     start = cut + len(CUT)
                 seen[f"{site.config.id}/{d.id}"] = start
+
+
+def settle(sites: list[Site], server: Province, day: date, deadline_s: float) -> None:
+    """Wait for what is in flight when the people stop: the last prints (and their pictures)
+    and the gateways' last pushes, until every number issued is printed and on the server or
+    the deadline passes (the summary then shows what is missing)."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        on_server = server.issued(day.isoformat())
+        if all(s.tickets == s.desk.issued == on_server.get(s.config.id, 0) for s in sites):
+            return
+        time.sleep(0.5)
 
 
 def summary(sites: list[Site], server: Province, day: date, until: str | None) -> None:
