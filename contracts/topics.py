@@ -8,9 +8,12 @@
 <prefix>/v1/<center>/<device>/cmd/<name>  QoS 1, gateway → device: print, identify, ...
 <prefix>/v1/<center>/<device>/display     retained, gateway → device: what to show
 <prefix>/v1/<center>/gateway/status       retained, gateway → all
+<prefix>/v1/<center>/gateway/time         QoS 0, gateway → all: the time, which no board keeps
 """
 
 from __future__ import annotations
+
+import math
 
 from .ids import GATEWAY
 
@@ -28,6 +31,8 @@ COMMANDS = ("print", "identify", "reboot", "update", "config")
 CONFIG_KINDS = ("block", "blocks_done")  # cmd/config: the kiosk's raster blocks
 PRINT_OPS = ("img", "txt", "big", "qr", "cut")  # cmd/print: a ticket's operations (gateway/ticket.py)
 STATUS_ONLINE, STATUS_LOST = "online", "lost"
+TIME = "time"  # the gateway's leaf: {"ms": Unix time in milliseconds}
+TIME_EVERY_S = 10.0  # and on the gateway's connect and a board's coming online
 COMMAND_TTL_S = 30.0  # a command not delivered within this is dropped by the board, never shown late
 # The largest payload the gateway sends a board, in bytes. A board's heap is fragmented: after
 # its imports and a TLS session, 47 KB free on a smaller heap held no 3.6 KB hole (a block
@@ -46,6 +51,16 @@ def topic(center: str, device: str, leaf: str, prefix: str = PREFIX) -> str:
 
 def gateway_status(center: str, prefix: str = PREFIX) -> str:
     return topic(center, GATEWAY, STATUS, prefix)
+
+
+def gateway_time(center: str, prefix: str = PREFIX) -> str:
+    return topic(center, GATEWAY, TIME, prefix)
+
+
+def expires(now: float, ttl_s: float) -> int:
+    """A command's `exp`: whole Unix seconds, rounded up. A board compares it in integers (its
+    floats are 32-bit: 1.8e9 s in one is off by up to 64 s)."""
+    return math.ceil(now + ttl_s)
 
 
 def center_branch(center: str, prefix: str = PREFIX) -> str:

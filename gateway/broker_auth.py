@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts import ids
-from contracts.topics import BOARD_READS, FROM_DEVICE, PREFIX, center_branch, gateway_status, topic
+from contracts.topics import BOARD_READS, FROM_DEVICE, PREFIX, center_branch, gateway_status, gateway_time, topic
 
 from . import pki
 from .config import CenterConfig
@@ -105,6 +105,7 @@ def acl_text(config: CenterConfig, prefix: str = PREFIX, extra: dict[str, str] |
         lines += [f"topic write {topic(config.id, device.id, leaf, prefix)}" for leaf in FROM_DEVICE]
         lines += [f"topic read {topic(config.id, device.id, leaf, prefix)}" for leaf in BOARD_READS]
         lines.append(f"topic read {gateway_status(config.id, prefix)}")  # is the gateway there?
+        lines.append(f"topic read {gateway_time(config.id, prefix)}")  # what time is it?
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,10 @@ from contracts.topics import COMMAND_TTL_S as COMMAND_TTL_S
 from contracts.topics import PREFIX as PREFIX
 from contracts.topics import STATUS_LOST as STATUS_LOST
 from contracts.topics import STATUS_ONLINE as STATUS_ONLINE
+from contracts.topics import TIME_EVERY_S as TIME_EVERY_S
+from contracts.topics import expires as expires
 from contracts.topics import gateway_status as gateway_status  # the gateway's modules use these as p.X
+from contracts.topics import gateway_time as gateway_time
 from contracts.topics import topic as topic
 
 from . import dispatch as d

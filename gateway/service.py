@@ -56,6 +56,8 @@ GROUP_MAX = 200
 ALERT_EVERY_S = 30.0
 JOURNAL_RETRY_S = 1.0  # while the journal cannot be written: each failed group costs a replay of the day
 BLOCKS_EVERY_S = 60.0  # raster blocks again to one kiosk at most this often, however often it sends `info`
+BLOCKS_TTL_S = 600.0  # raster blocks are content, not a call: a kiosk may take them late
+TIME_AGAIN_S = 1.0  # the time again for one board coming online at most this often
 # Refusals logged as warnings; the others are the core saying no to a clerk (INFO), as any day has.
 _WARNINGS = {"event", "info", "tele", "message", "messages", OverBudget.code}
 _STOP, _LINK_BACK = "stop", "link back"  # the worker's own markers in the inbox's control lane
@@ -112,6 +114,8 @@ class GatewayService:
         self.refusals = RefusalLog()
         self._blocks_pacer = Pacer(BLOCKS_EVERY_S)
         self._alerts_checked = _monotonic()
+        self._time_due = 0.0  # the next periodic time
+        self._time_for: dict[str, float] = {}  # when the time last went out for a board coming online
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="hangcho-worker", daemon=True)
         self.connected = threading.Event()  # set once subscribed, cleared on a disconnect
@@ -158,6 +162,7 @@ class GatewayService:
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return
+        self._send_time()  # before any command the broker kept for a board goes out again
         client.subscribe(p.subscriptions(self.config.id, self.settings.prefix))
         self._inbox.put_control(_LINK_BACK)  # what waited in the broker comes now: every board may drain
         client.publish(p.gateway_status(self.config.id, self.settings.prefix), p.STATUS_ONLINE, qos=1, retain=True)
@@ -184,6 +189,12 @@ class GatewayService:
     def _publish(self, device: str, leaf: str, body: dict, retain: bool = False) -> None:
         self.client.publish(self._topic(device, leaf), p.encode(body), qos=1, retain=retain)
 
+    def _send_time(self) -> None:
+        """The time for every board (none keeps one: an ESP32's RTC starts in 2000 at power-up),
+        which judges each command's `exp` by it. QoS 0: a late time is worse than the next one."""
+        ms = int(self.clock() * 1000)
+        self.client.publish(p.gateway_time(self.config.id, self.settings.prefix), b'{"ms":%d}' % ms, qos=0)
+
     # -- the worker ---------------------------------------------------------------
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -206,13 +217,17 @@ class GatewayService:
         """How long the worker may wait for a message before it has something of its own to do."""
         mono = _monotonic()
         waits = [ALERT_EVERY_S - (mono - self._alerts_checked), self.refusals.next_due(mono),
-                 self._blocks_pacer.next_due(mono)]  # fmt: skip
+                 self._blocks_pacer.next_due(mono), self._time_due - mono]  # fmt: skip
         return max(0.05, min(w for w in waits if w is not None))
 
     def housekeeping(self) -> None:
-        """What is due between groups: the shed messages counted, the minute's log lines, the
-        raster blocks a kiosk asked for too soon, and the alerts every ALERT_EVERY_S."""
+        """What is due between groups: the time every TIME_EVERY_S, the shed messages counted, the
+        minute's log lines, the raster blocks a kiosk asked for too soon, and the alerts every
+        ALERT_EVERY_S."""
         now, mono = self.clock(), _monotonic()
+        if mono >= self._time_due:
+            self._time_due = mono + p.TIME_EVERY_S
+            self._send_time()
         shed = self._inbox.shed()
         if shed:
             with self._lock:
@@ -367,6 +382,10 @@ class GatewayService:
             self.registry.seen(device.id, leaf, data, now)
         if leaf == "status" and data == p.STATUS_ONLINE:
             self.budgets.back(device.id, now)  # (re)connected: its outbox comes next
+            mono = _monotonic()
+            if mono - self._time_for.get(device.id, -TIME_AGAIN_S) >= TIME_AGAIN_S:
+                self._time_for[device.id] = mono
+                self._send_time()  # before its raster blocks: a board just powered up knows no time
         elif leaf == "info" and device.role == "kiosk":
             if data.get("blocks_rev") == self._blocks(device.printer)[0]:
                 self._blocks_pacer.forget(device.id)
@@ -406,7 +425,7 @@ class GatewayService:
     def print_body(self, device: Device, e: TicketIssued, now: float) -> dict[str, Any]:
         """The print command: the ticket's operations; Vietnamese text is in the cached blocks."""
         return {
-            "exp": now + p.COMMAND_TTL_S,
+            "exp": p.expires(now, p.COMMAND_TTL_S),
             "ticket": e.ticket,
             "rev": self._blocks(device.printer)[0],
             "ops": ticket_ops(self.config, e, status_url(self.config, self.dispatcher.state.day, e.ticket)),
@@ -422,8 +441,8 @@ class GatewayService:
         rev, blocks = self._blocks(device.printer)
         for name, raster in blocks.items():
             for part in raster.to_messages(name, rev):
-                self._publish(device.id, "cmd/config", {"exp": now + 600, **part})
-        self._publish(device.id, "cmd/config", {"exp": now + 600, "kind": "blocks_done", "rev": rev})
+                self._publish(device.id, "cmd/config", {"exp": p.expires(now, BLOCKS_TTL_S), **part})
+        self._publish(device.id, "cmd/config", {"exp": p.expires(now, BLOCKS_TTL_S), "kind": "blocks_done", "rev": rev})
 
     def _called(self, ticket: str, counter: int) -> None:
         if self.announcer is not None:

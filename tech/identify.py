@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from contracts.topics import topic
+from contracts.topics import expires, topic
 from gateway.config import CenterConfig
 from gateway.ticket import blocks_rev, test_ticket
 
@@ -31,7 +31,7 @@ def messages(
         raise IdentifyError(f"no device {device_id!r} in the center's configuration")
     if keypad_test and device.role != "counter":
         raise IdentifyError(f"{device_id} is a {device.role}: only a counter has a keypad")
-    exp = now + 60
+    exp = expires(now, 60)
     out = [("cmd/identify", {"exp": exp, "seconds": seconds, "keypad_test": keypad_test})]
     if device.role == "kiosk":
         blocks, ops = test_ticket(center, device.printer)

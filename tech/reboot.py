@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from contracts.topics import topic
+from contracts.topics import expires, topic
 from gateway.config import CenterConfig
 
 from .watch import BoardWatch, busy
@@ -37,7 +37,8 @@ def reboot(center: CenterConfig, device: str, broker: tuple[str, int], broker_di
             shown = boards.display[device].get("text")
             raise RebootError(f"{device} is serving ticket {shown}: wait until it is done, or use --force")
         heard, sent = boards.infos[device], time.time()
-        boards.client.publish(topic(center.id, device, "cmd/reboot"), json.dumps({"exp": sent + 60, "at": sent}), qos=1)
+        body = {"exp": expires(sent, 60), "at": int(sent)}  # whole seconds: a board's floats are 32-bit
+        boards.client.publish(topic(center.id, device, "cmd/reboot"), json.dumps(body), qos=1)
         if boards.wait(lambda: boards.infos[device] > heard or None, timeout) is None:
             raise RebootError(f"{device} did not come back online within {timeout:g} s")
         return time.time() - sent

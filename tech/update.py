@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.topics import topic
+from contracts.topics import expires, topic
 from gateway.config import CenterConfig
 
 from .bundle import APP, build, march
@@ -76,7 +76,7 @@ def run(plan: Plan, say=print) -> dict[str, str]:
                 if busy(boards, device):
                     say(f"{device}: waiting until nobody is being served")
                 boards.wait(lambda d=device: not busy(boards, d) or None, plan.timeout_s)
-                body = {"exp": time.time() + 120, "version": version, "host": plan.gateway_host,
+                body = {"exp": expires(time.time(), 120), "version": version, "host": plan.gateway_host,
                         "port": plan.gateway_port, "path": f"/ota/{version}/", "healthy_s": plan.healthy_s}  # fmt: skip
                 boards.client.publish(topic(plan.center.id, device, "cmd/update"), json.dumps(body), qos=1)
                 say(f"{device}: update to {version} sent")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from contracts import answers, events, ids, topics
+from contracts.ids import GATEWAY
 from contracts.validation import ConfigError
 from gateway.config import center_from_dict
 
@@ -70,6 +71,7 @@ def test_firmware_topic_tree_is_the_contracts():
     }
     assert prefix["prefix"] == topics.PREFIX
     assert "%s/" + topics.VERSION + "/%s/%s/" in _strings(link)
+    assert "%s/" + topics.VERSION + "/%s/" + GATEWAY + "/" + topics.TIME in _strings(link)  # the gateway's time
     subscribed = next(
         tuple(e.value for e in n.iter.elts)
         for n in ast.walk(link)

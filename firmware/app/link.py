@@ -7,22 +7,30 @@
 # - An event leaves the outbox only on the gateway's ack for its id. Pending events are sent
 #   again every RESEND_S: a broker restarted without its store, or a gateway that lost a message,
 #   still gets it, and the gateway answers a repeated id with its first answer.
-# - Commands past their `exp` are dropped: a stale call is never shown late.
+# - Commands past their `exp` are dropped: a stale call is never shown late. `exp` is judged by
+#   the gateway's time (clock.py), never by the board's RTC. Before the first time (just after
+#   power-up) a command is held, at most HELD_MAX of them; raster blocks (cmd/config) are
+#   content, not a call, and are taken at once.
 import asyncio
 import json
 import time
 
+from clock import Clock
 from micropython import const
 
 RESEND_S = const(10)
 BACKOFF_MAX_S = const(30)
 WIFI_PATIENCE_MS = const(10000)
+HELD_MAX = const(2)
 
 
 class Link:
     def __init__(self, client, outbox, center, device, prefix="hangcho"):
         self.client, self.outbox = client, outbox
         self.base = "%s/v1/%s/%s/" % (prefix, center, device)
+        self.time_topic = "%s/v1/%s/gateway/time" % (prefix, center)
+        self.clock = Clock()
+        self._held = []  # (name, body) of commands that came before the first time
         self.on_command = _ignore  # function(name, body)
         self.on_display = None  # function(body)
         self.on_ack = None  # function(body)
@@ -43,11 +51,37 @@ class Link:
     def _message(self, topic, payload):
         """One message from the gateway. The board outlives any one message: one it cannot parse,
         has no room for (MemoryError) or whose handler fails is named on the console and dropped."""
-        leaf = topic[len(self.base) :]
+        leaf = topic[len(self.base) :] if topic.startswith(self.base) else topic
         try:
-            self._take(leaf, json.loads(payload))
+            if topic == self.time_topic:
+                self._time(json.loads(payload))
+            else:
+                self._take(leaf, json.loads(payload))
         except Exception as e:
             print("link: dropped %s (%d bytes): %r" % (leaf, len(payload), e))
+
+    def _time(self, body):
+        ms = body.get("ms")
+        if isinstance(ms, int) and ms > 0:
+            self.clock.set(ms)
+            held, self._held = self._held, []
+            for name, command in held:
+                self._command(name, command)
+
+    def _command(self, name, body):
+        if not self.on_command:
+            return
+        expired = self.clock.expired(body.get("exp", 0))
+        if expired is None and name != "config":
+            if len(self._held) < HELD_MAX:
+                self._held.append((name, body))
+                print("link: held %s until the gateway's time" % name)
+            else:
+                print("link: no time yet; dropped %s" % name)
+        elif expired:
+            print("link: expired %s" % name)
+        else:
+            self.on_command(name, body)
 
     def _take(self, leaf, body):
         if leaf == "ack":
@@ -56,8 +90,7 @@ class Link:
                 if self.on_ack:
                     self.on_ack(body)
         elif leaf.startswith("cmd/"):
-            if body.get("exp", 0) >= time.time() and self.on_command:
-                self.on_command(leaf[4:], body)
+            self._command(leaf[4:], body)
         elif leaf == "display" and self.on_display:
             self.on_display(body)
 
@@ -70,6 +103,7 @@ class Link:
                 clean, backoff = False, 1
                 for leaf in ("ack", "cmd/#", "display"):
                     await self.client.subscribe(self.base + leaf)
+                await self.client.subscribe(self.time_topic, 0)
                 await self.client.publish(self.base + "status", b"online", retain=True)
                 if self.info:
                     await self.client.publish(self.base + "info", json.dumps(self.info()), retain=True)

@@ -38,6 +38,7 @@ class Updates:
         self.deadline_s = cfg.get("ota_deadline_s", 180)
         self.ca = cfg.get("ca", "ca.crt")  # the center's CA, put there by provisioning
         self.trying, self.online_since, self.started = ota.read("trying"), 0, time.time()
+        self.booted = time.ticks_ms()  # on the gateway's clock once it is known (clock.py)
         self.task = None
 
     def wrap(self, role_command):
@@ -46,8 +47,9 @@ class Updates:
                 self.task = asyncio.create_task(self.update(body))
             elif name == "reboot":
                 # The broker may hand the same command over again after the reboot: only one
-                # sent after this boot counts (time.time() is whole seconds on a board).
-                if body.get("at", 0) > self.started + 1:
+                # sent after this boot counts (`at`: whole Unix seconds; the link judges a
+                # command only once it has the gateway's time, so now_ms is known here).
+                if int(body.get("at", 0)) * 1000 > self.link.clock.now_ms(self.booted):
                     print("reboot")
                     reset()
             elif role_command:

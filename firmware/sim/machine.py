@@ -2,6 +2,7 @@
 # the firmware's own drivers, which run unchanged. UART bytes go to a file (the printed ticket),
 # so a test can decode exactly what a printer would have received.
 import os
+import time
 
 CAPTURE_DIR = os.getenv("HANGCHO_CAPTURE") or "."
 # A logic analyser on some output pins (HANGCHO_TRACE_PINS="12,11"): each write to one of them
@@ -116,3 +117,17 @@ def reset():
     """A hard reset: the virtual board (firmware/sim/vboard.py) sees its process end and boots
     it again, running main.py from the flash folder like a board at power-up."""
     os.system("kill -9 $PPID")
+
+
+class RTC:
+    """The ESP32's real-time clock: (year, month, day, weekday, hours, minutes, seconds, subseconds).
+    It starts in 2000 at power-up; the firmware leaves it alone (its clock is the gateway's)."""
+
+    def datetime(self, t=None):
+        if t is None:
+            y, mo, d, h, mi, s, wd, _ = time.gmtime()
+            return (y, mo, d, wd, h, mi, s, 0)
+        time._set(time.mktime((t[0], t[1], t[2], t[4], t[5], t[6], 0, 0)))
+
+    def init(self, t):
+        self.datetime(t)

@@ -29,9 +29,25 @@ def test_a_press_becomes_one_ticket_one_ack_and_one_print(gateway, boards):
     assert ["big", "B001"] in ops and ["img", "svc:B", "Ho tich"] in ops
     assert ["img", "lbl:unknown", "Chua xac dinh"] in ops  # no counter is open yet: the wait is unknown
     assert not any(op[1].startswith("pri:") for op in ops if op[0] == "img")
-    assert printed["exp"] > time.time()
+    assert (
+        isinstance(printed["exp"], int) and printed["exp"] > time.time()
+    )  # whole seconds: a board's floats are 32-bit
     assert list(gateway.dispatcher.state.tickets) == ["B001"]
     assert gateway.dispatcher.journal.find(event_id)[-1].ticket == "B001"
+
+
+def test_a_board_coming_online_gets_the_gateways_time_at_once(gateway, boards):
+    """An ESP32 knows no time at power-up; it judges commands by this (firmware/app/clock.py).
+    The periodic one comes every 10 s; the one for a board coming online within the test's 3 s."""
+    kiosk = boards("kiosk-1")
+    kiosk.client.subscribe(protocol.gateway_time("test"), qos=0)  # the board's own ACL allows it
+    kiosk.ack_for(kiosk.press())  # subscribed by now, and the periodic time of the start is past
+    kiosk.messages.clear()
+    asked = time.time()
+    kiosk.publish("status", "online")
+    got = kiosk.wait_for("time", timeout=3)
+    assert set(got) == {"ms"} and isinstance(got["ms"], int)
+    assert asked - 1 <= got["ms"] / 1000 <= time.time() + 1
 
 
 def test_a_priority_press_prints_the_class(gateway, boards):
