@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,10 @@ FACTS = (
     "import sys, json; i = sys.implementation; print(json.dumps([sys.platform, getattr(i, '_machine', ''), "
     "getattr(i, '_mpy', 0), '.'.join(str(n) for n in i.version[:3])]))"
 )
+
+
+NOT_IN_RAW_REPL = "could not enter raw repl"
+NOT_IN_RAW_REPL_TRIES = 3
 
 
 class DeviceError(Exception):
@@ -40,11 +45,17 @@ class Device:
         self.mpremote = str(Path(sys.executable).with_name("mpremote"))
 
     def _run(self, *args: str) -> str:
-        try:
-            done = subprocess.run([self.mpremote, "connect", self.port, "resume", *args], capture_output=True,
-                                  text=True, timeout=self.timeout)  # fmt: skip
-        except subprocess.TimeoutExpired as e:
-            raise DeviceError(f"{self.port}: no answer from MicroPython within {self.timeout:.0f} s") from e
+        for attempt in range(NOT_IN_RAW_REPL_TRIES):
+            try:
+                done = subprocess.run([self.mpremote, "connect", self.port, "resume", *args], capture_output=True,
+                                      text=True, timeout=self.timeout)  # fmt: skip
+            except subprocess.TimeoutExpired as e:
+                raise DeviceError(f"{self.port}: no answer from MicroPython within {self.timeout:.0f} s") from e
+            # The raw REPL's prompt sometimes misses mpremote's wait (a board busy printing, a
+            # loaded machine): nothing ran on the board yet, so asking again is safe.
+            if done.returncode == 0 or NOT_IN_RAW_REPL not in done.stderr + done.stdout:
+                break
+            time.sleep(0.5 * (attempt + 1))
         if done.returncode != 0:
             lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
             raise DeviceError(f"{self.port}: {lines[-1] if lines else 'mpremote failed'}")
