@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tech.listener import close_listener
+
 
 def tls_context(ca: Path) -> ssl.SSLContext:
     """A client that trusts only the center's CA and checks the host name, as a staff PC does."""
@@ -88,4 +90,4 @@ class RecordingRelay:
 
     def close(self) -> None:
         self._stop.set()
-        self.listener.close()
+        close_listener(self.listener)

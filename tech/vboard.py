@@ -26,6 +26,7 @@ import tty
 from pathlib import Path
 
 from .hostboard import HEAP
+from .listener import close_listener
 
 SIM = Path(__file__).resolve().parent.parent / "firmware" / "sim"
 
@@ -118,7 +119,7 @@ class VirtualBoard:
 
     def stop(self) -> None:
         self._stop.set()
-        self.server.close()
+        close_listener(self.server, self._threads[1])
         if self._client is not None:
             self._client.close()
         if self.proc is not None and self.proc.poll() is None:

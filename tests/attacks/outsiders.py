@@ -11,6 +11,7 @@ import subprocess
 import threading
 
 from rig.center import Center, lan_address
+from tech.listener import close_listener
 
 # The client ids an attacker would try: the gateway's (the old predictable one and its account
 # name) and each technician's tool's.
@@ -57,7 +58,8 @@ class Relay:
         self.lock = threading.Lock()
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
 
     def _accept(self) -> None:
         while True:
@@ -88,4 +90,4 @@ class Relay:
             return bytes(self.sent)
 
     def close(self) -> None:
-        self.server.close()
+        close_listener(self.server, self._accepting)
