@@ -39,6 +39,10 @@ COUNTER_HISTOGRAMS = {"service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
 COUNTER_FIELDS = ("day", "counter", *COUNTER_COUNTS, *COUNTER_SUMS, *COUNTER_HISTOGRAMS)
 
 MAX_BUCKETS = 500  # per batch: a gateway back from a long outage sends several batches
+# A batch's seq must be above the center's high-water mark (the highest seq the server took,
+# kept for ever) and at most SEQ_WINDOW above it; else 409 with `next_seq`, and the gateway
+# renumbers. A gateway builds at most one batch per sync interval (10 s): 8,640 a day.
+SEQ_WINDOW = 10_000
 MAX_BODY_BYTES = 1_000_000
 MAX_COUNT = 2**31 - 1  # seq, counts and sums are INTEGER columns: PostgreSQL's holds no more
 MAX_DEPTH = 16  # of a snapshot's nesting (it is 4 deep); deeper cannot even be stored on SQLite

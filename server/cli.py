@@ -126,6 +126,7 @@ def add_user_cmd(config_path: Path | None, username: str, role: str, center_id: 
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1), help="Keep batch numbers this long.")
 def prune_cmd(config_path: Path | None, days: int) -> None:
     """Forget old batch numbers (one row per gateway batch); run it daily, e.g. from a systemd timer.
+    Each center's highest is kept: its high-water mark (docs/sync.md).
 
     \b
     Example:
@@ -139,7 +140,7 @@ def prune_cmd(config_path: Path | None, days: int) -> None:
     migrations.upgrade(engine)
     with engine.begin() as conn:
         removed = prune(conn, time.time() - days * 86400)
-    click.echo(f"forgot {removed} batch numbers older than {days} days")
+    click.echo(f"forgot {removed} batch numbers older than {days} days (each center's highest kept)")
 
 
 @main.command("run")

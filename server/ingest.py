@@ -2,10 +2,12 @@
 
 The batch is recorded by its sequence number and the digest of its buckets first (the snapshot
 riding along may differ between retries). A replay of the same seq with the same digest is a
-duplicate: answered as accepted, nothing written. The same seq with a
-different body is a conflict (a gateway whose database was rebuilt): refused with the next free
-seq so the gateway can renumber. Otherwise each bucket replaces the stored one only if it comes
-from a higher seq, so batches applied in any order leave the values of the newest one.
+duplicate: answered as accepted, nothing written. A seq is taken only above the center's
+high-water mark (its highest seq, which `prune` never forgets) and at most SEQ_WINDOW above it;
+any other (the same seq with a different body, a gateway that lost its `sync.db` and starts
+again at 1, one far ahead) is a conflict, refused with the next seq so the gateway renumbers
+and its whole values replace the old ones. Each bucket replaces the stored one only if it comes
+from a higher seq, so no batch can roll a value back.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import orjson
 from sqlalchemy import JSON, Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS
+from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS, SEQ_WINDOW
 
 from .schema import batches, counter_days, hourly, snapshots
 
@@ -33,6 +35,19 @@ class Outcome:
     status: str  # "applied", "duplicate" or "conflict"
     applied: int = 0
     next_seq: int | None = None
+    reason: str = ""
+
+
+# A batch's (center, seq) is claimed only above the center's mark and within the window. The
+# casts tell PostgreSQL each parameter's type (SQLite reads them as its type affinities).
+_TOP = "(SELECT COALESCE(max(seq), 0) FROM sync_batches WHERE center_id = CAST(:center AS varchar))"
+_SEQ = "CAST(:seq AS integer)"
+CLAIM = (
+    "INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
+    f"SELECT CAST(:center AS varchar), {_SEQ}, CAST(:digest AS varchar), CAST(:now AS double precision), "
+    f"CAST(:n AS integer) WHERE {_SEQ} > {_TOP} AND {_SEQ} <= {_TOP} + CAST(:window AS integer) "
+    "ON CONFLICT DO NOTHING RETURNING seq"
+)
 
 
 def _upsert(dialect: str, table, set_fields: tuple[str, ...], newer: str):
@@ -48,9 +63,8 @@ def _upsert(dialect: str, table, set_fields: tuple[str, ...], newer: str):
 @lru_cache(maxsize=4)
 def _statements(dialect: str) -> dict[str, Any]:
     """Built once per dialect: building ON CONFLICT statements costs more than running them."""
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
     return {
-        "claim": insert(batches).on_conflict_do_nothing().returning(batches.c.seq),
+        "claim": text(CLAIM),
         "hourly": _upsert(dialect, hourly, ("seq", *(f for f in BUCKET_FIELDS if f not in _KEYS)), "seq"),
         "counters": _upsert(dialect, counter_days, ("seq", *(f for f in COUNTER_FIELDS if f not in _KEYS)), "seq"),
         "snapshot": _upsert(dialect, snapshots, ("taken_at", "received_at", "body"), "taken_at"),
@@ -98,8 +112,7 @@ def _postgres_batch():
     snap = "(SELECT j->'snapshot' FROM b)"
     return text(
         "WITH b AS (SELECT CAST(:body AS jsonb) AS j), "
-        "claim AS (INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
-        "VALUES (:center, :seq, :digest, :now, :n) ON CONFLICT DO NOTHING RETURNING seq), "
+        f"claim AS ({CLAIM}), "
         + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets", HISTOGRAMS)
         + ", "
         + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters", COUNTER_HISTOGRAMS)
@@ -115,7 +128,7 @@ def _postgres_batch():
 
 def _ingest_postgres(conn: Connection, batch: dict[str, Any], raw: bytes, digest: str, now: float) -> bool:
     params = {"center": batch["center"], "seq": batch["seq"], "digest": digest, "now": now,
-              "n": len(batch["buckets"]), "body": raw.decode()}  # fmt: skip
+              "n": len(batch["buckets"]), "body": raw.decode(), "window": SEQ_WINDOW}  # fmt: skip
     # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself.
     sql = _compiled(conn.dialect)
     with conn.connection.driver_connection.cursor() as cur:
@@ -140,13 +153,8 @@ def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | Non
     center, seq, snapshot = batch["center"], batch["seq"], batch["snapshot"]
     if seq is not None:
         digest = batch_digest(batch)
-        claim = {
-            "center_id": center,
-            "seq": seq,
-            "digest": digest,
-            "received_at": now,
-            "buckets": len(batch["buckets"]),
-        }
+        claim = {"center": center, "seq": seq, "digest": digest, "now": now, "n": len(batch["buckets"]),
+                 "window": SEQ_WINDOW}  # fmt: skip
         if conn.execute(statements["claim"], claim).first() is None:
             return _seen(conn, center, seq, digest)
     applied = 0
@@ -162,15 +170,25 @@ def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | Non
 
 
 def _seen(conn: Connection, center: str, seq: int, digest: str) -> Outcome:
-    """A seq the server already has: the same batch again, or a different one (a conflict)."""
+    """A seq the server did not take: the same batch again (a duplicate), or a conflict."""
     known = conn.execute(select(batches.c.digest).where(batches.c.center_id == center, batches.c.seq == seq))
-    if known.scalar_one() == digest:
+    stored = known.scalar_one_or_none()
+    if stored == digest:
         return Outcome("duplicate")
-    top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one()
-    return Outcome("conflict", next_seq=top + 1)
+    top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one() or 0
+    if stored is not None:
+        reason = f"seq {seq} was already used for a different batch"
+    elif seq <= top:
+        reason = f"seq {seq} is at or below {top}, the last this server took (a gateway that lost its sync.db?)"
+    else:
+        reason = f"seq {seq} is more than {SEQ_WINDOW:,} ahead of {top}, the last this server took"
+    return Outcome("conflict", next_seq=top + 1, reason=reason + f": renumber from {top + 1}")
 
 
 def prune(conn: Connection, before: float) -> int:
-    """Forget batch numbers received before `before`. They only tell a retry from a conflict; a
+    """Forget batch numbers received before `before`, but never a center's highest: that is its
+    high-water mark, which keeps a gateway that starts again at 1 from being taken silently. A
     bucket's own seq still keeps an old batch from overwriting newer values."""
-    return conn.execute(batches.delete().where(batches.c.received_at < before)).rowcount
+    newest = batches.alias("newest")
+    top = select(func.max(newest.c.seq)).where(newest.c.center_id == batches.c.center_id).scalar_subquery()
+    return conn.execute(batches.delete().where(batches.c.received_at < before, batches.c.seq < top)).rowcount

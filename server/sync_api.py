@@ -74,7 +74,8 @@ def _connection(engine):
 @bp.post("/sync")
 def sync() -> Response:
     """One batch from one gateway: 200 applied or duplicate; 400 bad batch; 401 no or wrong token;
-    403 a token for another center; 409 a seq already used for a different body; 413 too big."""
+    403 a token for another center; 409 a seq not above the center's mark (or too far above it,
+    or used for a different body), with next_seq; 413 too big."""
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
         return error(401, "unauthorized", "send the gateway's token: Authorization: Bearer <token>")
@@ -98,7 +99,6 @@ def sync() -> Response:
             return error(403, "forbidden", f"this token writes center {center!r} only", "center")
         outcome = ingest(conn, batch, raw)
     if outcome.status == "conflict":
-        return error(409, "seq_conflict", "this seq was already used for a different batch", "seq",
-                     next_seq=outcome.next_seq)  # fmt: skip
+        return error(409, "seq_conflict", outcome.reason, "seq", next_seq=outcome.next_seq)
     return ok({"ok": True, "seq": batch["seq"], "duplicate": outcome.status == "duplicate",
                "applied": outcome.applied})  # fmt: skip

@@ -189,8 +189,8 @@ class Sync:
             self.failures, self.last_ok_at, self.last_error = 0, self.clock(), None
             return 0.0 if self.outbox.pending() or not self.caught_up else self.interval_s
         if reply.status == 409 and isinstance(reply.body.get("next_seq"), int):
-            log.warning("sync: seq %s already used on the server; renumbering from %s", body.get("seq"),
-                        reply.body["next_seq"])  # fmt: skip
+            log.warning("sync: the server refused seq %s (%s); renumbering from %s", body.get("seq"),
+                        reply.body.get("reason", ""), reply.body["next_seq"])  # fmt: skip
             self.outbox.renumber(reply.body["next_seq"])
             return 0.0
         self.failures += 1

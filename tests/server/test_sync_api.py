@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from contracts.sync import empty_bucket
+from contracts.sync import SEQ_WINDOW, empty_bucket
 from server import accounts, schema
 
 
@@ -53,13 +53,15 @@ def test_a_batch_is_applied_and_its_replay_changes_nothing(server, post):
 
 def test_shuffled_and_duplicated_batches_leave_the_newest_values(server, post):
     """Twenty batches, each the bucket's whole value at that time, arrive shuffled and twice:
-    the stored value is the newest (seq 20), never a sum."""
+    each is taken, a duplicate (200), or below the mark (409); the stored value is the newest
+    (seq 20), never a sum."""
     batches = [{"center": "xa-tan-phu", "seq": n, "buckets": [bucket(8, "A", n), bucket(9, "A", 2 * n)]}
                for n in range(1, 21)]  # fmt: skip
     order = batches + batches
     random.Random(7).shuffle(order)
-    for body in order:
-        assert post(server, body).status_code == 200
+    answers = [post(server, body) for body in order]
+    assert {r.status_code for r in answers} == {200, 409}
+    assert all(r.json["next_seq"] <= 21 for r in answers if r.status_code == 409)
     assert totals(server) == {(8, "A"): 20, (9, "A"): 40}
 
 
@@ -149,10 +151,31 @@ def test_fields_a_gateway_leaves_out_are_stored_as_zero(server, post):
 
 
 def test_pruned_batch_numbers_still_cannot_roll_a_bucket_back(server, post):
+    """Prune forgets digests, never a center's mark: a very late replay, or a gateway that lost
+    its sync.db and starts again at 1, is refused with the next seq, not taken silently."""
     from server.ingest import prune
 
-    post(server, {"center": "xa-tan-phu", "seq": 5, "buckets": [bucket(issued=9)]})
+    for seq in (4, 5):
+        post(server, {"center": "xa-tan-phu", "seq": seq, "buckets": [bucket(issued=5 + seq)]})
+    post(server, {"center": "xa-an-binh", "seq": 2, "buckets": [bucket(issued=1)]}, center="xa-an-binh")
     with server.extensions["hangcho.engine"].begin() as conn:
-        assert prune(conn, time.time() + 1) == 1
-    late = post(server, {"center": "xa-tan-phu", "seq": 3, "buckets": [bucket(issued=4)]})  # a very late replay
-    assert late.status_code == 200 and totals(server) == {(8, "A"): 9}
+        assert prune(conn, time.time() + 1) == 1  # seq 4 of xa-tan-phu; each center keeps its highest
+    for seq in (3, 1, 5):
+        late = post(server, {"center": "xa-tan-phu", "seq": seq, "buckets": [bucket(issued=4)]})
+        assert late.status_code == 409 and late.json["next_seq"] == 6, late.json
+        assert f"seq {seq} is at or below 5" in late.json["reason"] or seq == 5
+    assert totals(server) == {(8, "A"): 10}
+    renumbered = post(server, {"center": "xa-tan-phu", "seq": 6, "buckets": [bucket(issued=4)]})
+    assert renumbered.status_code == 200 and totals(server) == {(8, "A"): 4}  # the gateway's whole value now
+
+
+def test_a_seq_far_ahead_of_the_mark_is_refused_with_the_next_one(server, post):
+    """A poisoned or broken gateway cannot push the mark to 2**31 − 1 in one batch."""
+    post(server, {"center": "xa-tan-phu", "seq": 7, "buckets": [bucket(issued=1)]})
+    for seq in (7 + SEQ_WINDOW + 1, 2**31 - 1):
+        r = post(server, {"center": "xa-tan-phu", "seq": seq, "buckets": [bucket(issued=99)]})
+        assert r.status_code == 409 and r.json["next_seq"] == 8 and "ahead of 7" in r.json["reason"]
+    assert (
+        post(server, {"center": "xa-tan-phu", "seq": 7 + SEQ_WINDOW, "buckets": [bucket(issued=2)]}).status_code == 200
+    )
+    assert totals(server) == {(8, "A"): 2}

@@ -170,3 +170,36 @@ def test_a_build_bigger_than_a_batch_goes_in_several(server, journaled_desk, tmp
     assert server.rows() == expected(desk.state, sync.zone)
     assert server.counters() == expected_counters(desk.state)
     sync.close()
+
+
+def test_a_gateway_that_lost_its_sync_db_after_a_prune_comes_out_exact(server, journaled_desk, tmp_path, caplog):
+    """The issue's probe: 8 issued and synced, 4 served, `prune`, then the gateway loses sync.db
+    (not its journal) and starts again at seq 1. The server's mark refuses seq 1 with 409 and
+    `next_seq`; the gateway renumbers and its whole values replace the old ones."""
+    import time
+
+    from server.ingest import prune
+
+    desk = journaled_desk
+    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
+                interval_s=0.01)  # fmt: skip
+    desk(OpenCounter(1))
+    a_morning(desk, tickets=8, served=0)
+    drain(sync)
+    a_morning(desk, tickets=0, served=2)
+    drain(sync)
+    with server.engine.begin() as conn:
+        assert prune(conn, time.time() + 1) >= 1  # every batch number but the center's highest
+    a_morning(desk, tickets=0, served=2)
+    sync.close()
+    for name in ("sync.db", "sync.db-wal", "sync.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
+                interval_s=0.01)  # fmt: skip
+    drain(sync)
+    assert any("renumbering" in r.message for r in caplog.records), "the server refused seq 1"
+    totals = {f: sum(r[f] for r in server.rows().values()) for f in ("issued", "served")}
+    assert totals == {"issued": 8, "served": 4}
+    assert server.rows() == expected(desk.state, sync.zone)
+    assert server.counters() == expected_counters(desk.state)
+    sync.close()
