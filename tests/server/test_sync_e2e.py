@@ -54,6 +54,11 @@ def expected_counters(state) -> dict[tuple, dict]:
     return {(r["day"], r["counter"]): r for r in rows if r["served"] or r["rated"]}
 
 
+def gateway_sync(desk, server: Server, folder) -> Sync:
+    """The gateway's sync thread's work, on the desk's journal, with its outbox in `folder`."""
+    return Sync(desk.state.config, folder / "journal.db", folder / "sync.db", server.url, server.token, interval_s=0.01)
+
+
 def drain(sync: Sync, rounds: int = 50) -> None:
     for _ in range(rounds):
         sync.step()
@@ -75,8 +80,7 @@ def a_morning(desk, tickets: int, served: int) -> None:
 
 def test_totals_are_exact_after_the_server_was_away_and_the_gateway_restarted(server, journaled_desk, tmp_path):
     desk = journaled_desk
-    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
-                interval_s=0.01)  # fmt: skip
+    sync = gateway_sync(desk, server, tmp_path)
     desk(OpenCounter(1))
     a_morning(desk, tickets=6, served=2)
     drain(sync)
@@ -89,9 +93,7 @@ def test_totals_are_exact_after_the_server_was_away_and_the_gateway_restarted(se
     assert sync.failures == 5 and sync.outbox.pending() == 1  # one batch waits; the rest waits in the journal
     sync.close()
     a_morning(desk, tickets=5, served=3)
-    sync = Sync(
-        desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token, interval_s=0.01
-    )  # fmt: skip  (the gateway restarted during the outage)
+    sync = gateway_sync(desk, server, tmp_path)  # the gateway restarted during the outage
     sync.step()
     assert sync.outbox.pending() == 1
 
@@ -109,8 +111,7 @@ def test_totals_are_exact_after_the_server_was_away_and_the_gateway_restarted(se
 
 def test_a_business_day_that_ends_during_an_outage_is_complete_on_the_server(server, journaled_desk, tmp_path):
     desk = journaled_desk
-    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
-                interval_s=0.01)  # fmt: skip
+    sync = gateway_sync(desk, server, tmp_path)
     desk(OpenCounter(1))
     a_morning(desk, tickets=4, served=1)
     drain(sync)
@@ -133,8 +134,7 @@ def test_a_business_day_that_ends_during_an_outage_is_complete_on_the_server(ser
 
 def test_a_transferred_ticket_leaves_its_first_services_bucket(server, journaled_desk, tmp_path):
     desk = journaled_desk
-    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
-                interval_s=0.01)  # fmt: skip
+    sync = gateway_sync(desk, server, tmp_path)
     desk(OpenCounter(1))
     desk.issue("A", after=60)
     drain(sync)
@@ -156,8 +156,7 @@ def test_a_build_bigger_than_a_batch_goes_in_several(server, journaled_desk, tmp
 
     monkeypatch.setattr(contracts.sync, "MAX_BUCKETS", 2)  # the server's 500, made small enough to reach
     desk = journaled_desk
-    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
-                interval_s=0.01)  # fmt: skip
+    sync = gateway_sync(desk, server, tmp_path)
     desk(OpenCounter(1))
     for i in range(8):  # A and B over three hours: six buckets
         desk.issue("AB"[i % 2], after=1500)
@@ -181,8 +180,7 @@ def test_a_gateway_that_lost_its_sync_db_after_a_prune_comes_out_exact(server, j
     from server.ingest import prune
 
     desk = journaled_desk
-    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
-                interval_s=0.01)  # fmt: skip
+    sync = gateway_sync(desk, server, tmp_path)
     desk(OpenCounter(1))
     a_morning(desk, tickets=8, served=0)
     drain(sync)
@@ -194,8 +192,7 @@ def test_a_gateway_that_lost_its_sync_db_after_a_prune_comes_out_exact(server, j
     sync.close()
     for name in ("sync.db", "sync.db-wal", "sync.db-shm"):
         (tmp_path / name).unlink(missing_ok=True)
-    sync = Sync(desk.state.config, tmp_path / "journal.db", tmp_path / "sync.db", server.url, server.token,
-                interval_s=0.01)  # fmt: skip
+    sync = gateway_sync(desk, server, tmp_path)
     drain(sync)
     assert any("renumbering" in r.message for r in caplog.records), "the server refused seq 1"
     totals = {f: sum(r[f] for r in server.rows().values()) for f in ("issued", "served")}
