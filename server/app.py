@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from . import auth, dashboard, i18n, migrations, public, sync_api
-from .db import engine_for, sync_engine_for
+from .db import DatabaseTrouble, engine_for, sync_engine_for
 from .settings import Settings, load
 
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
     engine = engine_for(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
+    elif (at := migrations.current(engine)) < migrations.LATEST:
+        raise DatabaseTrouble(f"the database is at schema version {at}, this server needs {migrations.LATEST}: "
+                              "run hangcho-server migrate")  # fmt: skip
     app.extensions["hangcho.engine"] = engine
     app.extensions["hangcho.sync_engine"] = sync_engine_for(engine)
     app.extensions["hangcho.settings"] = settings

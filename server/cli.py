@@ -9,8 +9,30 @@ import click
 from contracts.validation import ConfigError
 
 from . import accounts, migrations
-from .db import engine_for
+from .db import DatabaseTrouble, engine_for, explain
 from .settings import load
+
+
+class Trouble(click.ClickException):
+    """Set-up trouble (the configuration, the database): one line, exit status 2."""
+
+    exit_code = 2
+
+
+class Commands(click.Group):
+    """Every command's database errors as one line naming the database and what to do, not a
+    traceback (docs/server.md, Setting up)."""
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, ArgumentError, NoSuchModuleError) as e:
+            raise Trouble(str(explain(e, ctx.meta.get("hangcho.database_url", "?")))) from e
+        except DatabaseTrouble as e:
+            raise Trouble(str(e)) from e
+
 
 CONFIG = click.option(
     "--config",
@@ -23,9 +45,14 @@ CONFIG = click.option(
 
 def _engine(config_path: Path | None):
     try:
-        return engine_for(load(config_path).database_url)
+        url = load(config_path).database_url
     except ConfigError as e:
-        raise click.ClickException(str(e)) from e
+        raise Trouble(str(e)) from e
+    click.get_current_context().meta["hangcho.database_url"] = url
+    try:
+        return engine_for(url)
+    except Exception as e:  # a URL SQLAlchemy cannot read, or a driver it does not have
+        raise explain(e, url) from e
 
 
 def _account(config_path: Path | None, action):
@@ -38,7 +65,7 @@ def _account(config_path: Path | None, action):
         raise click.ClickException(str(e)) from e
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="hangcho")
 def main() -> None:
     """Hàng Chờ central server: the province watches every center."""
@@ -157,7 +184,8 @@ def run_cmd(config_path: Path | None, host: str, port: int) -> None:
     from .app import create_app
 
     try:
-        app = create_app(load(config_path))
+        settings = load(config_path)
     except ConfigError as e:
-        raise click.ClickException(str(e)) from e
-    app.run(host=host, port=port, threaded=True)
+        raise Trouble(str(e)) from e
+    click.get_current_context().meta["hangcho.database_url"] = settings.database_url
+    create_app(settings).run(host=host, port=port, threaded=True)

@@ -39,6 +39,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
     (3, "room for HOT updates in the rows every sync rewrites", _room_for_hot_updates),
 ]
+LATEST = MIGRATIONS[-1][0]
 
 
 def current(engine: Engine) -> int:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from server.app import close, create_app
@@ -55,6 +60,44 @@ def test_a_bad_settings_file_names_the_key(tmp_path):
     path = tmp_path / "server.toml"
     path.write_text("stale_after_s = -5\n")
     r = run({"HANGCHO_SERVER_INSTANCE": str(tmp_path)}, "migrate", "--config", str(path))
-    assert r.exit_code == 1 and f"{path}" in r.output and "stale_after_s" in r.output and "> 0" in r.output
+    assert r.exit_code == 2 and f"{path}" in r.output and "stale_after_s" in r.output and "> 0" in r.output
     path.write_text('colour = "red"\n')
     assert "unknown key" in run({"HANGCHO_SERVER_INSTANCE": str(tmp_path)}, "migrate", "--config", str(path)).output
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:{port}/hangcho_missing_db", "'hangcho_missing_db' does not exist"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/hangcho", "cannot reach PostgreSQL at 127.0.0.1:1"),
+        ("postgresql+psycopg://nobody_here@127.0.0.1:{port}/postgres", "refused user 'nobody_here'"),
+        ("sqlite:////no/such/folder/server.db", "cannot open the SQLite database /no/such/folder/server.db"),
+        ("mysql://root@localhost/hangcho", "must be sqlite:/// or postgresql"),
+        ("postgresql+nosuchdriver://x@localhost/y", "is not a database URL"),
+    ],
+)
+def test_a_database_the_server_cannot_use_is_one_line_and_exit_2(postgres, tmp_path, url, said):
+    """The real command, as a technician runs it: one line naming the database and what to do."""
+    env = {**os.environ, "HANGCHO_SERVER_DATABASE_URL": url.format(port=postgres.port),
+           "HANGCHO_SERVER_INSTANCE": str(tmp_path)}  # fmt: skip
+    done = subprocess.run([str(Path(sys.executable).with_name("hangcho-server")), "migrate"], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and said in lines[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and lines[0].startswith("Error: ")
+
+
+def test_a_server_that_may_not_migrate_names_the_missing_step(tmp_path):
+    """`create_app(migrate=False)` (a database user without DDL rights) on an older schema: one
+    line saying which version it is at and what to run."""
+    from server import migrations
+    from server.db import DatabaseTrouble, engine_for
+    from server.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = engine_for(url)
+    migrations.schema.schema_version.create(engine)
+    with pytest.raises(DatabaseTrouble, match=f"at schema version 0, this server needs {migrations.LATEST}: run"):
+        create_app(Settings(database_url=url, secret_key="x"), migrate=False)
+    migrations.upgrade(engine)
+    close(create_app(Settings(database_url=url, secret_key="x"), migrate=False))
