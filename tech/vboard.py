@@ -52,11 +52,16 @@ class VirtualBoard:
         self.proc: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._client: socket.socket | None = None
+        self._spoke = threading.Event()  # the board has said something since it was powered on
         self._threads = [threading.Thread(target=f, daemon=True) for f in (self._power, self._serve, self._pump)]
 
-    def start(self) -> VirtualBoard:
+    def start(self, timeout: float = 10.0) -> VirtualBoard:
+        """Power on, and return once the board has said something (its REPL's banner, or its
+        app's first line): bytes sent before its terminal is set up would be lost, and mpremote
+        would then miss the raw REPL's prompt on a loaded machine."""
         for t in self._threads:
             t.start()
+        self._spoke.wait(timeout)
         return self
 
     def _power(self) -> None:
@@ -108,6 +113,7 @@ class VirtualBoard:
                     data = os.read(self.master, 4096)
                 except OSError:
                     return
+                self._spoke.set()
                 client = self._client
                 try:
                     if client is None:
