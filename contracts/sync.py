@@ -310,7 +310,7 @@ def _check_snapshot(snapshot: Any, now: float | None) -> None:
         _text(w["service"], f"{where}.service", 1, ids.SERVICE_CODE)
         _text(w["name"], f"{where}.name")
         _int(w["count"], f"{where}.count", 0, MAX_TICKETS)
-        _int(w["longest_wait_s"], f"{where}.longest_wait_s", 0, 2 * 86_400)
+        _int(w["longest_wait_s"], f"{where}.longest_wait_s", 0, MAX_COUNT)
     for i, c in enumerate(_list(snapshot["counters"], "snapshot.counters", 999)):
         where = f"snapshot.counters[{i}]"
         _keys(c, where, ("counter", "status", "ticket"))
