@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import reprlib
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from . import ids
@@ -45,7 +45,6 @@ MAX_BUCKETS = 500  # per batch: a gateway back from a long outage sends several 
 SEQ_WINDOW = 10_000
 MAX_BODY_BYTES = 1_000_000
 MAX_COUNT = 2**31 - 1  # seq, counts and sums are INTEGER columns: PostgreSQL's holds no more
-MAX_DEPTH = 16  # of a snapshot's nesting (it is 4 deep); deeper cannot even be stored on SQLite
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # all with fullmatch: `$` would let a trailing newline in
 
 
@@ -119,6 +118,12 @@ def build_batches(center: str, first_seq: int, buckets: list[dict], counters: li
     ]
 
 
+def empty_snapshot(taken_at: float, day: str) -> dict[str, Any]:
+    """A center's snapshot with nobody waiting, no counters, no boards: the smallest a server takes."""
+    return {"taken_at": taken_at, "day": day, "waiting": [], "counters": [], "devices": {"online": 0, "total": 0},
+            "alerts": [], "tickets": {}}  # fmt: skip
+
+
 def snapshot_only(center: str) -> dict[str, Any]:
     """A batch with no seq: the live snapshot alone, sent every sync interval."""
     return {"version": VERSION, "center": center}
@@ -140,20 +145,19 @@ def _is_day(value: Any) -> bool:
     return True
 
 
-def _values(b: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
+def _values(b: Any, where: str, fields: tuple[str, ...], today: date | None) -> dict[str, Any]:
     if not isinstance(b, dict):
         raise BatchError(where, "must be an object")
     unknown = set(b) - set(fields)
     if unknown:
-        raise BatchError(f"{where}.{sorted(unknown)[0]}", "unknown field")
-    if not _is_day(b.get("day")):
-        raise BatchError(f"{where}.day", f"must be a date YYYY-MM-DD, got {_shown(b.get('day'))}")
-    return {"day": b["day"]}
+        raise BatchError(f"{where}.{sorted(str(k) for k in unknown)[0]}", "unknown field")
+    return {"day": _checked_day(b.get("day"), f"{where}.day", today)}
 
 
-def check_bucket(b: Any, where: str) -> dict[str, Any]:
-    """A bucket as the server stores it, or BatchError naming the first bad field."""
-    out = _values(b, where, BUCKET_FIELDS)
+def check_bucket(b: Any, where: str, today: date | None = None) -> dict[str, Any]:
+    """A bucket as the server stores it, or BatchError naming the first bad field; `today`, the
+    server's date, bounds its day."""
+    out = _values(b, where, BUCKET_FIELDS, today)
     if type(b.get("hour")) is not int or not 0 <= b["hour"] <= 23:
         raise BatchError(f"{where}.hour", f"must be 0–23, got {_shown(b.get('hour'))}")
     if not isinstance(b.get("service"), str) or not ids.SERVICE_CODE.fullmatch(b["service"]):
@@ -162,8 +166,8 @@ def check_bucket(b: Any, where: str) -> dict[str, Any]:
     return _numbers(b, where, out, (*COUNTS, *SUMS), HISTOGRAMS)
 
 
-def check_counter_day(b: Any, where: str) -> dict[str, Any]:
-    out = _values(b, where, COUNTER_FIELDS)
+def check_counter_day(b: Any, where: str, today: date | None = None) -> dict[str, Any]:
+    out = _values(b, where, COUNTER_FIELDS, today)
     if type(b.get("counter")) is not int or not 1 <= b["counter"] <= 999:
         raise BatchError(f"{where}.counter", f"must be a counter number 1–999, got {_shown(b.get('counter'))}")
     out["counter"] = b["counter"]
@@ -191,9 +195,10 @@ def _numbers(b: dict, where: str, out: dict, scalars: tuple[str, ...], histogram
     return out
 
 
-def check_batch(body: Any) -> dict[str, Any]:
+def check_batch(body: Any, now: float | None = None) -> dict[str, Any]:
     """The batch's center, seq (None for a snapshot alone), snapshot and checked buckets, or
-    BatchError."""
+    BatchError. `now` is the server's clock, which bounds the days and `taken_at` (without it,
+    as a gateway checks what it built, only their form)."""
     if not isinstance(body, dict):
         raise BatchError("body", "must be a JSON object")
     if body.get("version", VERSION) != VERSION:
@@ -210,80 +215,144 @@ def check_batch(body: Any) -> dict[str, Any]:
         raise BatchError("seq", reason)
     snapshot = body.get("snapshot")
     if snapshot is not None:
-        _check_snapshot(snapshot)
+        _check_snapshot(snapshot, now)
     counters = body.get("counters", [])
     if not isinstance(counters, list) or len(counters) > MAX_BUCKETS:
         raise BatchError("counters", f"must be a list of at most {MAX_BUCKETS} counter-days")
     if counters and seq is None:
         raise BatchError("seq", "a batch with counters needs a seq")
-    checked = [check_bucket(b, f"buckets[{i}]") for i, b in enumerate(buckets)]
-    per_counter = [check_counter_day(c, f"counters[{i}]") for i, c in enumerate(counters)]
+    today = None if now is None else _utc_day(now)
+    checked = [check_bucket(b, f"buckets[{i}]", today) for i, b in enumerate(buckets)]
+    per_counter = [check_counter_day(c, f"counters[{i}]", today) for i, c in enumerate(counters)]
     _once(checked, ("day", "hour", "service"), "buckets")
     _once(per_counter, ("day", "counter"), "counters")
     return {"center": center, "seq": seq, "snapshot": snapshot, "buckets": checked, "counters": per_counter}
 
 
-def _check_snapshot(snapshot: Any) -> None:
-    """An object whose taken_at is epoch seconds (a number, not a boolean, after 1970 and before the
-    year 5000), nested no deeper than MAX_DEPTH; the rest is the gateway's view, stored as sent."""
-    if not isinstance(snapshot, dict):
-        raise BatchError("snapshot", "must be an object with taken_at (epoch seconds)")
-    taken_at = snapshot.get("taken_at")
+# The live snapshot, checked whole: every key below is required and no other is taken, so any
+# snapshot the server stores is one every page and export can render. Clocks: `taken_at` within
+# TAKEN_AT_PAST_S before and TAKEN_AT_AHEAD_S after the server's clock (the gateway takes it
+# just before sending; the newest taken_at wins, so one far ahead would win for ever); a
+# bucket's, counter-day's or snapshot's day within DAYS_PAST before and a day after the
+# server's UTC date. A gateway whose clock is off further gets 400 naming the field and the
+# server's time, which it logs, and sends again once its clock is right.
+TAKEN_AT_PAST_S = 86_400
+TAKEN_AT_AHEAD_S = 900
+DAYS_PAST = 400
+TICKET_STATES = ("waiting", "called", "serving")  # a snapshot's tickets: in the queue or at a counter
+COUNTER_STATUSES = ("open", "paused", "closed")
+MAX_NAME = 200  # characters of a service's name or an alert's message
+MAX_TICKETS = 20_000  # in one snapshot: a day's numbers of every service
+
+
+def _checked_day(value: Any, where: str, today: date | None) -> str:
+    if not _is_day(value):
+        raise BatchError(where, f"must be a date YYYY-MM-DD, got {_shown(value)}")
+    if today is not None and not -DAYS_PAST <= (date.fromisoformat(value) - today).days <= 1:
+        raise BatchError(where, f"{value} is not within {DAYS_PAST} days before and a day after the server's "
+                                f"date {today} (is the gateway's clock right?)")  # fmt: skip
+    return value
+
+
+def _int(value: Any, where: str, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise BatchError(where, f"must be a whole number {low}–{high}, got {_shown(value)}")
+    return value
+
+
+def _text(value: Any, where: str, longest: int = MAX_NAME, pattern: re.Pattern | None = None,
+          allowed: tuple[str, ...] = ()) -> str:  # fmt: skip
+    if not isinstance(value, str) or len(value) > longest:
+        raise BatchError(where, f"must be text of at most {longest} characters, got {_shown(value)}")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise BatchError(where, f"must match {pattern.pattern}, got {_shown(value)}")
+    if allowed and value not in allowed:
+        raise BatchError(where, f"must be one of {', '.join(allowed)}, got {_shown(value)}")
+    return value
+
+
+def _keys(value: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """An object with exactly these keys."""
+    if not isinstance(value, dict):
+        raise BatchError(where, f"must be an object, got {_shown(value)}")
+    if len(value) != len(keys) or any(k not in value for k in keys):
+        missing = [k for k in keys if k not in value]
+        if missing:
+            raise BatchError(f"{where}.{missing[0]}", "is missing")
+        extra = sorted(str(k) for k in value if k not in keys)
+        raise BatchError(f"{where}.{extra[0]}", "unknown field")
+    return value
+
+
+def _list(value: Any, where: str, longest: int) -> list:
+    if not isinstance(value, list) or len(value) > longest:
+        raise BatchError(where, f"must be a list of at most {longest}, got {_shown(value)}")
+    return value
+
+
+SNAPSHOT_KEYS = ("taken_at", "day", "waiting", "counters", "devices", "alerts", "tickets")
+
+
+def _check_snapshot(snapshot: Any, now: float | None) -> None:
+    """The snapshot whole, or BatchError naming the first path that is wrong."""
+    _keys(snapshot, "snapshot", SNAPSHOT_KEYS)
+    taken_at = snapshot["taken_at"]
     if type(taken_at) not in (int, float) or not 0 < taken_at < 1e11:
-        raise BatchError("snapshot", f"taken_at must be epoch seconds, got {_shown(taken_at)}")
-    stack = [(snapshot, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BatchError("snapshot", f"is nested more than {MAX_DEPTH} deep")
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    _check_snapshot_parts(snapshot)
+        raise BatchError("snapshot.taken_at", f"must be epoch seconds, got {_shown(taken_at)}")
+    if now is not None and not now - TAKEN_AT_PAST_S <= taken_at <= now + TAKEN_AT_AHEAD_S:
+        reason = (f"{taken_at:.0f} is not within a day before and {TAKEN_AT_AHEAD_S // 60} min after the "
+                  f"server's clock, {now:.0f} (is the gateway's clock right?)")  # fmt: skip
+        raise BatchError("snapshot.taken_at", reason)
+    _checked_day(snapshot["day"], "snapshot.day", None if now is None else _utc_day(now))
+    for i, w in enumerate(_list(snapshot["waiting"], "snapshot.waiting", 26)):
+        where = f"snapshot.waiting[{i}]"
+        _keys(w, where, ("service", "name", "count", "longest_wait_s"))
+        _text(w["service"], f"{where}.service", 1, ids.SERVICE_CODE)
+        _text(w["name"], f"{where}.name")
+        _int(w["count"], f"{where}.count", 0, MAX_TICKETS)
+        _int(w["longest_wait_s"], f"{where}.longest_wait_s", 0, MAX_COUNT)
+    for i, c in enumerate(_list(snapshot["counters"], "snapshot.counters", 999)):
+        where = f"snapshot.counters[{i}]"
+        _keys(c, where, ("counter", "status", "ticket"))
+        _int(c["counter"], f"{where}.counter", 1, 999)
+        _text(c["status"], f"{where}.status", 8, allowed=COUNTER_STATUSES)
+        if c["ticket"] is not None:
+            _text(c["ticket"], f"{where}.ticket", 5, ids.TICKET)
+    devices = _keys(snapshot["devices"], "snapshot.devices", ("online", "total"))
+    _int(devices["online"], "snapshot.devices.online", 0, _int(devices["total"], "snapshot.devices.total", 0, 9999))
+    for i, a in enumerate(_list(snapshot["alerts"], "snapshot.alerts", 1000)):
+        where = f"snapshot.alerts[{i}]"
+        _keys(a, where, ("device", "kind", "message"))
+        _text(a["device"], f"{where}.device", 32, ids.DEVICE_ID)
+        _text(a["kind"], f"{where}.kind", 32, ids.PRIORITY_CLASS)
+        _text(a["message"], f"{where}.message", 2 * MAX_NAME)
+    tickets = snapshot["tickets"]
+    if not isinstance(tickets, dict) or len(tickets) > MAX_TICKETS:
+        raise BatchError("snapshot.tickets", f"must be an object of at most {MAX_TICKETS} ticket → place")
+    for ticket, place in tickets.items():
+        where = f"snapshot.tickets.{_shown(ticket)}"
+        _text(ticket, where, 5, ids.TICKET)
+        _check_place(place, where)
 
 
-# The parts of a snapshot the server reads (the dashboard, the public ticket page), and what each
-# entry must hold: a type, or a tuple of allowed types. Other keys are kept as sent.
-_NUMBER = (int, float)
-SNAPSHOT_LISTS = {
-    "waiting": {"service": str, "count": int, "longest_wait_s": _NUMBER},
-    "counters": {"counter": int, "status": str, "ticket": (str, type(None))},
-    "alerts": {"device": str, "kind": str, "message": str},
-}
-SNAPSHOT_TICKET = {"state": str, "ahead": int, "counter": int, "eta_min": (list, type(None))}
+def _check_place(place: Any, where: str) -> None:
+    """Waiting: its place and wait range; at a counter: which one."""
+    state = place.get("state") if isinstance(place, dict) else None
+    if state == "waiting":
+        _keys(place, where, ("state", "ahead", "eta_min"))
+        _int(place["ahead"], f"{where}.ahead", 0, MAX_TICKETS)
+        eta = place["eta_min"]
+        if eta is not None and (not isinstance(eta, list) or len(eta) != 2 or any(type(m) is not int for m in eta)
+                                or not 0 <= eta[0] <= eta[1] <= 2 * 1440):  # fmt: skip
+            raise BatchError(f"{where}.eta_min", f"must be [low, high] minutes, 0 ≤ low ≤ high, got {_shown(eta)}")
+    else:
+        _keys(place, where, ("state", "counter"))
+        _text(state, f"{where}.state", 8, allowed=TICKET_STATES)
+        _int(place["counter"], f"{where}.counter", 1, 999)
 
 
-def _check_snapshot_parts(snapshot: dict[str, Any]) -> None:
-    """Missing parts are fine (the pages show nothing for them); present ones must have the
-    shape the pages read, so one odd gateway cannot break the province's dashboard."""
-    for name, fields in SNAPSHOT_LISTS.items():
-        entries = snapshot.get(name, [])
-        if not isinstance(entries, list):
-            raise BatchError(f"snapshot.{name}", f"must be a list, got {_shown(entries)}")
-        for i, entry in enumerate(entries):
-            _check_entry(entry, fields, f"snapshot.{name}[{i}]")
-    devices = snapshot.get("devices", {"online": 0, "total": 0})
-    _check_entry(devices, {"online": int, "total": int}, "snapshot.devices")
-    if not isinstance(snapshot.get("day", ""), str):
-        raise BatchError("snapshot.day", f"must be a date YYYY-MM-DD, got {_shown(snapshot.get('day'))}")
-    tickets = snapshot.get("tickets", {})
-    if not isinstance(tickets, dict):
-        raise BatchError("snapshot.tickets", f"must be an object of ticket → place, got {_shown(tickets)}")
-    for ticket, entry in tickets.items():
-        _check_entry(entry, SNAPSHOT_TICKET, f"snapshot.tickets.{_shown(ticket)}")
-        eta = entry.get("eta_min")
-        if eta is not None and (len(eta) != 2 or any(type(m) is not int for m in eta)):
-            where = f"snapshot.tickets.{_shown(ticket)}.eta_min"
-            raise BatchError(where, f"must be [low, high] minutes, got {_shown(eta)}")
-
-
-def _check_entry(entry: Any, fields: dict[str, Any], where: str) -> None:
-    if not isinstance(entry, dict):
-        raise BatchError(where, f"must be an object, got {_shown(entry)}")
-    for key, kind in fields.items():
-        if key in entry:
-            value, kinds = entry[key], kind if isinstance(kind, tuple) else (kind,)
-            if type(value) is bool or not isinstance(value, kinds):
-                raise BatchError(f"{where}.{key}", f"has the wrong type: {_shown(value)}")
+def _utc_day(now: float) -> date:
+    return datetime.fromtimestamp(now, UTC).date()
 
 
 def _once(rows: list[dict[str, Any]], key: tuple[str, ...], name: str) -> None:

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sites = [Site(load_center(DEMO_CENTER), out / "phu-dinh", args.citizens),
              Site(load_center(SATELLITE), out / "phu-dinh-2", args.satellite_citizens)]  # fmt: skip
-    server, password = start_server(out, sites)
+    server, password = start_server(out, sites, clock)
     try:
         for site in sites:
             start_site(site, server, clock, args.sync_interval)
@@ -129,12 +129,13 @@ def tomorrow() -> date:
     return datetime.now(ZONE).date() + timedelta(days=1)
 
 
-def start_server(out: Path, sites: list[Site]) -> tuple[Province, str]:
-    """The central server with both sites (the second a satellite of the first) and a demo admin."""
+def start_server(out: Path, sites: list[Site], clock: ScaledClock) -> tuple[Province, str]:
+    """The central server with both sites (the second a satellite of the first) and a demo admin,
+    on the simulated day's clock (it bounds the days and times the gateways send)."""
     from server import accounts
 
     satellites = {site.config.id: site.config.name for site in sites[1:]}
-    province = Province(f"sqlite:///{out / 'server.db'}", [site.config for site in sites], satellites)
+    province = Province(f"sqlite:///{out / 'server.db'}", [site.config for site in sites], satellites, clock)
     for site in sites:
         site.folder.mkdir(parents=True)
         (site.folder / "sync-token").write_text(province.tokens[site.config.id])

@@ -4,7 +4,8 @@ token made: stopped and started again, it plays the province's server being away
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
 
@@ -18,9 +19,11 @@ from .broker import free_port
 
 
 class Province:
-    def __init__(self, database_url: str, centers: Sequence[CenterConfig], sites: dict[str, str] | None = None):
-        """`sites`: center id → the satellite site's name (a center not named is its ward's main site)."""
-        self.app = create_app(Settings(database_url=database_url, secret_key=secrets.token_hex(16)))
+    def __init__(self, database_url: str, centers: Sequence[CenterConfig], sites: dict[str, str] | None = None,
+                 clock: Callable[[], float] = time.time):  # fmt: skip
+        """`sites`: center id → the satellite site's name (a center not named is its ward's main site);
+        `clock`: the server's, the gateways' simulated one when they live a simulated day."""
+        self.app = create_app(Settings(database_url=database_url, secret_key=secrets.token_hex(16)), clock=clock)
         self.engine = self.app.extensions["hangcho.engine"]
         with self.engine.begin() as conn:
             for c in centers:

@@ -9,6 +9,8 @@ public     /c/<center>/t/<day>/<ticket>       a citizen's ticket status
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -21,8 +23,10 @@ from .settings import Settings, load
 OPENAPI = Path(__file__).with_name("openapi.json")
 
 
-def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
-    """`gunicorn 'server.app:create_app()'` in production; settings from file and environment."""
+def create_app(settings: Settings | None = None, migrate: bool = True, clock: Callable[[], float] = time.time) -> Flask:
+    """`gunicorn 'server.app:create_app()'` in production; settings from file and environment.
+    `clock` is the server's (a simulated day's in the demo and the fault tests): it bounds the
+    days and `taken_at` a gateway may send."""
     settings = settings or load()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
@@ -38,6 +42,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> Flask:
     app.extensions["hangcho.sync_engine"] = sync_engine_for(engine)
     app.extensions["hangcho.settings"] = settings
     app.extensions["hangcho.tokens"] = sync_api.TokenCache()
+    app.extensions["hangcho.clock"] = clock
 
     for blueprint in (sync_api.bp, auth.bp, dashboard.bp, public.bp):
         app.register_blueprint(blueprint)

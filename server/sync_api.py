@@ -90,7 +90,7 @@ def sync() -> Response:
         if _holds_nul(raw):
             return error(400, "invalid", "a string holds \\u0000 (NUL), which the database cannot store", "body")
         try:
-            batch = check_batch(orjson.loads(raw))
+            batch = check_batch(orjson.loads(raw), current_app.extensions["hangcho.clock"]())
         except orjson.JSONDecodeError as e:
             return error(400, "invalid", f"not JSON: {e}", "body")
         except BatchError as e:

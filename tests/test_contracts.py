@@ -183,3 +183,12 @@ def test_reserved_and_bad_device_ids_refused(device_id):
     with pytest.raises(ConfigError) as e:
         center_from_dict(data, source="center.toml")
     assert e.value.key == "devices[0].id"
+
+
+def test_the_snapshot_words_are_the_dispatch_cores():
+    """A snapshot's ticket states and counter statuses are what the gateway's core says."""
+    from contracts import sync
+    from gateway.dispatch import state
+
+    assert sync.TICKET_STATES == (state.WAITING, state.CALLED, state.SERVING)
+    assert sync.COUNTER_STATUSES == (state.OPEN, state.PAUSED, state.CLOSED)

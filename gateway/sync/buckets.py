@@ -128,7 +128,8 @@ def snapshot(state: State, devices: dict[str, Any], now: float) -> dict[str, Any
                 "service": code,
                 "name": s.name,
                 "count": len(waiting[code]),
-                "longest_wait_s": round(now - min(t.arrived_at for t in waiting[code])) if waiting[code] else 0,
+                # never below 0: a clock set back (NTP after an offline boot) puts arrivals ahead of now
+                "longest_wait_s": max(0, round(now - min(t.arrived_at for t in waiting[code]))) if waiting[code] else 0,
             }
             for code, s in state.services.items()
         ],

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -47,7 +48,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from contracts import ids
-from contracts.sync import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS, empty_bucket
+from contracts.sync import (
+    COUNTER_COUNTS,
+    COUNTER_HISTOGRAMS,
+    COUNTER_SUMS,
+    COUNTS,
+    HISTOGRAMS,
+    SUMS,
+    empty_bucket,
+    empty_snapshot,
+)
 from faults.checker import FULL, Score, integrity, issued, rounds
 from gateway import protocol
 from gateway.dispatcher import Dispatcher
@@ -703,7 +713,7 @@ FIRST = {
     "seq": 1,
     "buckets": [empty_bucket(DAY, 8, "A") | {"issued": 3}],
     "counters": [{"day": DAY, "counter": 1, "served": 2}],
-    "snapshot": {"taken_at": MORNING, "day": DAY},
+    "snapshot": empty_snapshot(time.time(), DAY),  # the server bounds taken_at by its clock
 }
 
 
@@ -735,10 +745,12 @@ BUCKET_KEYS = {
 }
 BUCKETS = rows(BUCKET_COUNTS, HISTOGRAMS, BUCKET_KEYS)
 COUNTER_DAYS = rows(DAY_COUNTS, COUNTER_HISTOGRAMS, {"day": st.just(DAY), "counter": st.integers(1, 999)})
-SNAPSHOT = st.fixed_dictionaries(
-    {"taken_at": st.floats(1.0, 9e10) | st.integers(1, 10**10)},
-    optional={"day": st.just(DAY), "waiting": st.just([{"service": "A", "name": "Chứng thực", "count": 2}])},
-)
+SNAPSHOT = st.builds(
+    lambda ago, waiting: empty_snapshot(time.time() - ago, DAY) | {"waiting": waiting},
+    st.floats(0, 3600),
+    st.lists(st.fixed_dictionaries({"service": st.just("A"), "name": st.text(max_size=20),
+                                    "count": st.integers(0, 50), "longest_wait_s": st.integers(0, 9000)}), max_size=1),
+)  # fmt: skip
 
 
 COUNT_MISSES = (-1, INT_MAX + 1, 2**40, 2**63 - 1, 2**63, 2**64 - 1, 1.0, 0.5, True, False, "1", None, [], {})

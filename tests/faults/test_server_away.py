@@ -336,8 +336,9 @@ def test_server_away_for_a_day_then_back_totals_are_exact(server_db, tmp_path, s
     centers = [center_from_dict(tomllib.loads(DEMO_CENTER.read_text(encoding="utf-8")), source=str(DEMO_CENTER))]
     if FULL:
         centers.append(second_center())
-    province = Province(server_db, centers)
-    gateways = [Gateway(c, tmp_path / c.id, province) for c in centers]
+    gateways: list[Gateway] = []
+    province = Province(server_db, centers, clock=lambda: gateways[0].now)  # the simulated days' clock
+    gateways += [Gateway(c, tmp_path / c.id, province) for c in centers]
     score, truths = Score(FAULT, rounds=rounds(full=3, quick=1)), {}
     try:
         for g in gateways:

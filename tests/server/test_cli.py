@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from contracts.sync import empty_snapshot
 from server.app import close, create_app
 from server.cli import main
 from server.settings import load
@@ -33,7 +35,9 @@ def test_set_up_a_center_its_gateway_and_users(server_db, tmp_path):
     assert run(env, "add-gateway", "nowhere").exit_code == 1
 
     app = create_app(load(env=env))
-    snapshot_only = json.dumps({"center": "xa-tan-phu", "snapshot": {"taken_at": 1}})
+    snapshot_only = json.dumps(
+        {"center": "xa-tan-phu", "snapshot": empty_snapshot(time.time(), time.strftime("%Y-%m-%d", time.gmtime()))}
+    )
     bearer = {"Authorization": f"Bearer {token}"}
     push = app.test_client().post("/api/v1/sync", data=snapshot_only, headers=bearer, content_type="application/json")
     assert push.status_code == 200

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from sqlalchemy import update
 
-from contracts.sync import empty_bucket, empty_counter_day
+from contracts.sync import empty_bucket, empty_counter_day, empty_snapshot
 from server import schema
 
 DAY = "2026-11-23"
@@ -51,11 +51,11 @@ def synced(server_app):
                                            "rating_sum": 18}  # fmt: skip
     sync(server_app, "xa-tan-phu", {"seq": 1, "buckets": [a], "counters": [counter], "snapshot": snapshot})
     b = empty_bucket(DAY, 9, "A") | {"issued": 4, "called": 2, "wait_sum_s": 240, "wait_hist": waits_in(1, 2)}
-    sync(server_app, "xa-tan-phu-diem-2", {"seq": 1, "buckets": [b], "snapshot": {"taken_at": now, "day": DAY,
+    sync(server_app, "xa-tan-phu-diem-2", {"seq": 1, "buckets": [b], "snapshot": empty_snapshot(now, DAY) | {
          "waiting": [{"service": "A", "name": "Chứng thực", "count": 2, "longest_wait_s": 300}]}})  # fmt: skip
     c = empty_bucket(DAY, 10, "B") | {"issued": 5, "called": 5, "served": 5, "resolved": 5, "wait_sum_s": 5 * 2500,
                                      "wait_hist": waits_in(13, 5)}  # fmt: skip
-    sync(server_app, "xa-an-binh", {"seq": 1, "buckets": [c], "snapshot": {"taken_at": now, "day": DAY}})
+    sync(server_app, "xa-an-binh", {"seq": 1, "buckets": [c], "snapshot": empty_snapshot(now, DAY)})
     return server_app
 
 

@@ -6,10 +6,11 @@ import json
 import random
 import time
 
+import jsonschema
 import pytest
 from sqlalchemy import select
 
-from contracts.sync import SEQ_WINDOW, empty_bucket
+from contracts.sync import SEQ_WINDOW, empty_bucket, empty_snapshot
 from server import accounts, schema
 
 
@@ -34,6 +35,14 @@ def post(openapi):
 
 def bucket(hour=8, service="A", issued=1, **values):
     return empty_bucket("2026-11-23", hour, service) | {"issued": issued} | values
+
+
+WAITING = {"service": "A", "name": "Chứng thực", "count": 3, "longest_wait_s": 600}
+
+
+def snap(ago_s: float = 0.0, **parts):
+    """A whole snapshot taken `ago_s` seconds before now (the server bounds taken_at by its clock)."""
+    return empty_snapshot(time.time() - ago_s, "2026-11-23") | parts
 
 
 def totals(app, center="xa-tan-phu"):
@@ -86,14 +95,14 @@ def test_a_gateway_writing_another_center_is_403(server, post):
 
 
 def test_a_revoked_token_is_401_once_the_token_cache_forgets_it(server, post, monkeypatch):
-    assert post(server, {"center": "xa-tan-phu", "snapshot": {"taken_at": 1.0}}).status_code == 200
+    assert post(server, {"center": "xa-tan-phu", "snapshot": snap()}).status_code == 200
     with server.extensions["hangcho.engine"].begin() as conn:
         assert accounts.revoke_gateway(conn, server.tokens["xa-tan-phu"].split(".")[0])
-    assert post(server, {"center": "xa-tan-phu", "snapshot": {"taken_at": 2.0}}).status_code == 200  # remembered
+    assert post(server, {"center": "xa-tan-phu", "snapshot": snap(1)}).status_code == 200  # remembered
     cache = server.extensions["hangcho.tokens"]
     monkeypatch.setattr(time, "monotonic", lambda: 10_000_000.0)  # past its 30 s
     assert cache.ttl_s == 30.0
-    assert post(server, {"center": "xa-tan-phu", "snapshot": {"taken_at": 3.0}}).status_code == 401
+    assert post(server, {"center": "xa-tan-phu", "snapshot": snap(2)}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -104,15 +113,38 @@ def test_a_revoked_token_is_401_once_the_token_cache_forgets_it(server, post, mo
         (lambda b: b["buckets"][0].update(issued=-1), "buckets[0].issued"),
         (lambda b: b["buckets"][0].update(wait_hist=[1]), "buckets[0].wait_hist"),
         (lambda b: b["buckets"][0].update(colour="red"), "buckets[0].colour"),
-        (lambda b: b.update(snapshot={"waiting": []}), "snapshot"),
-        (lambda b: b.update(snapshot={"taken_at": 1.0, "waiting": "x"}), "snapshot.waiting"),
-        (lambda b: b.update(snapshot={"taken_at": 1.0, "waiting": [{"count": "3"}]}), "snapshot.waiting[0].count"),
-        (lambda b: b.update(snapshot={"taken_at": 1.0, "counters": [{"status": 1}]}), "snapshot.counters[0].status"),
-        (lambda b: b.update(snapshot={"taken_at": 1.0, "devices": {"online": True}}), "snapshot.devices.online"),
+        (lambda b: b.update(snapshot={"waiting": []}), "snapshot.taken_at"),
+        (lambda b: b.update(snapshot=snap() | {"waiting": "x"}), "snapshot.waiting"),
+        (lambda b: b.update(snapshot=snap() | {"waiting": [{"count": "3"}]}), "snapshot.waiting[0].service"),
+        (lambda b: b.update(snapshot=snap() | {"waiting": [WAITING | {"count": "3"}]}), "snapshot.waiting[0].count"),
+        (lambda b: b.update(snapshot=snap() | {"waiting": [WAITING | {"colour": 1}]}), "snapshot.waiting[0].colour"),
         (
-            lambda b: b.update(snapshot={"taken_at": 1.0, "tickets": {"A001": {"eta_min": [1]}}}),
+            lambda b: b.update(snapshot=snap() | {"counters": [{"counter": 1, "status": 1, "ticket": None}]}),
+            "snapshot.counters[0].status",
+        ),
+        (lambda b: b.update(snapshot=snap() | {"devices": {"online": True, "total": 1}}), "snapshot.devices.online"),
+        (lambda b: b.update(snapshot=snap() | {"devices": {"online": 3, "total": 2}}), "snapshot.devices.online"),
+        (
+            lambda b: b.update(
+                snapshot=snap() | {"tickets": {"A001": {"state": "waiting", "ahead": 0, "eta_min": [1]}}}
+            ),
             "snapshot.tickets.'A001'.eta_min",
         ),
+        (
+            lambda b: b.update(snapshot=snap() | {"tickets": {"A001": {"state": "gone", "counter": 1}}}),
+            "snapshot.tickets.'A001'.state",
+        ),
+        (
+            lambda b: b.update(snapshot=snap() | {"tickets": {"<b>": {"state": "called", "counter": 1}}}),
+            "snapshot.tickets.'<b>'",
+        ),
+        (lambda b: b.update(snapshot={k: v for k, v in snap().items() if k != "alerts"}), "snapshot.alerts"),
+        (lambda b: b.update(snapshot=snap() | {"extra": 1}), "snapshot.extra"),
+        (lambda b: b.update(snapshot=snap(3 * 86_400)), "snapshot.taken_at"),  # three days ago
+        (lambda b: b.update(snapshot=snap(-3_600)), "snapshot.taken_at"),  # an hour ahead
+        (lambda b: b.update(snapshot=snap() | {"day": "2099-01-01"}), "snapshot.day"),
+        (lambda b: b["buckets"][0].update(day="2099-01-01"), "buckets[0].day"),
+        (lambda b: b["buckets"][0].update(day="2024-01-01"), "buckets[0].day"),
         (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 0}]), "counters[0].counter"),
         (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 2, "ratings": [1, 2]}]), "counters[0].ratings"),
     ],
@@ -127,11 +159,12 @@ def test_a_bad_batch_is_400_naming_the_field_and_nothing_is_written(server, post
 
 
 def test_the_newest_snapshot_wins_whatever_order_they_come_in(server, post):
-    post(server, {"center": "xa-tan-phu", "seq": 2, "snapshot": {"taken_at": 200.0, "waiting": [{"count": 7}]}})
-    post(server, {"center": "xa-tan-phu", "seq": 1, "snapshot": {"taken_at": 100.0, "waiting": [{"count": 3}]}})
+    newer, older = snap(100, waiting=[WAITING | {"count": 7}]), snap(200, waiting=[WAITING])
+    assert post(server, {"center": "xa-tan-phu", "seq": 1, "snapshot": newer}).status_code == 200
+    assert post(server, {"center": "xa-tan-phu", "snapshot": older}).status_code == 200  # a snapshot alone, late
     with server.extensions["hangcho.engine"].connect() as conn:
         body = conn.execute(select(schema.snapshots.c.body)).scalar_one()
-    assert body["waiting"] == [{"count": 7}]
+    assert body["waiting"] == [WAITING | {"count": 7}]
 
 
 def test_fields_a_gateway_leaves_out_are_stored_as_zero(server, post):
@@ -179,3 +212,13 @@ def test_a_seq_far_ahead_of_the_mark_is_refused_with_the_next_one(server, post):
         post(server, {"center": "xa-tan-phu", "seq": 7 + SEQ_WINDOW, "buckets": [bucket(issued=2)]}).status_code == 200
     )
     assert totals(server) == {(8, "A"): 2}
+
+
+def test_the_api_document_states_the_snapshot_the_server_takes():
+    """server/openapi.json's Snapshot: the keys contracts/sync.py requires, and no others."""
+    from contracts.sync import SNAPSHOT_KEYS
+    from tests.server.conftest import OPENAPI
+
+    snapshot = OPENAPI["components"]["schemas"]["Snapshot"]
+    assert snapshot["required"] == list(SNAPSHOT_KEYS) and snapshot["additionalProperties"] is False
+    jsonschema.Draft202012Validator(snapshot | {"components": OPENAPI["components"]}).validate(snap())
