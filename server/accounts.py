@@ -96,9 +96,17 @@ def add_user(conn: Connection, username: str, password: str, role: str, center_i
                                        role=role, center_id=center_id, created_at=time.time()))  # fmt: skip
 
 
+# Checked against for a name that does not exist, so an unknown name costs what a known one
+# does: the time of an answer must not tell which user names exist.
+_NOBODY = generate_password_hash("no user has this password")
+
+
 def authenticate(conn: Connection, username: str, password: str) -> User | None:
     row = conn.execute(select(users).where(users.c.username == username)).first()
-    if row is None or not check_password_hash(row.password_hash, password):
+    if row is None:
+        check_password_hash(_NOBODY, password)
+        return None
+    if not check_password_hash(row.password_hash, password):
         return None
     return User(row.id, row.username, row.role, row.center_id)
 

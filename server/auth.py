@@ -12,6 +12,7 @@ import hmac
 import secrets
 import time
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
@@ -50,6 +51,18 @@ def load_user() -> None:
         check_csrf()
 
 
+def same_site(target: str | None) -> str:
+    """`target` if it is a path on this site, else "/": never a scheme, a host, `//`, a
+    backslash or a control character or space anywhere (a browser drops a tab, so `/\t/evil`
+    would have led to //evil)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    if any(c <= " " or c in "\\\x7f" for c in target):
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
 def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -82,8 +95,7 @@ def login():
             lang = session.get("lang")
             session.clear()  # a fresh session (and CSRF token) for the logged-in user
             session.update(user_id=user.id, lang=lang or "vi")
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            return redirect(same_site(request.args.get("next")))
     return render_template("login.html", error=error), 401 if error else 200
 
 
@@ -99,5 +111,4 @@ def logout():
 def set_language(code: str):
     if code in ("vi", "en"):
         session["lang"] = code
-    target = request.args.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(same_site(request.args.get("next")))

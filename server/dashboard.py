@@ -45,10 +45,8 @@ def date_range() -> tuple[str, str]:
 def visible_center(center_id: str) -> dict:
     with engine().connect() as conn:
         row = conn.execute(select(centers).where(centers.c.id == center_id)).mappings().first()
-    if row is None:
-        abort(404)
-    if not g.user.sees(center_id):
-        abort(403)
+    if row is None or not g.user.sees(center_id):
+        abort(404)  # the same answer: it must not tell which center ids exist
     return dict(row)
 
 

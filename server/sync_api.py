@@ -79,10 +79,14 @@ def sync() -> Response:
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
         return error(401, "unauthorized", "send the gateway's token: Authorization: Bearer <token>")
+    too_large = error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        return error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
+        return too_large
+    # Read at most one byte past the limit: a chunked body says no length, and must hold to it too.
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        return too_large
     engine = current_app.extensions["hangcho.sync_engine"]
-    raw = request.get_data(cache=False)
     with _connection(engine) as conn:
         center = current_app.extensions["hangcho.tokens"].center(conn, auth.removeprefix("Bearer ").strip())
         if center is None:

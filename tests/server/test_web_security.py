@@ -1,0 +1,98 @@
+"""The province's web as an attacker meets it: redirect targets, login timing, a body past the
+limit sent chunked (through a real HTTP server), and what a 404 tells."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from gateway.config import load_center
+from rig.broker import free_port
+from rig.province import Province
+from tests.conftest import SMALL_CENTER_FILE
+
+EVIL = ["//evil.example", "/%09/evil.example", "/\\evil.example", "https://evil.example/x", "/%5Cevil.example",
+        "/\t/evil.example", " /evil", "javascript:alert(1)", "/%0d%0aSet-Cookie:x=1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("target", EVIL)
+def test_redirects_go_only_to_a_path_on_this_site(server_app, login, target):
+    client = server_app.test_client()
+    lang = client.get(f"/lang/en?next={quote(target, safe='%/:')}")
+    assert lang.status_code == 302 and lang.headers["Location"] == "/", (target, lang.headers["Location"])
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    r = client.post(f"/login?next={quote(target, safe='%/:')}",
+                    data={"username": "tinh", "password": "mật-khẩu-đủ-dài", "csrf": csrf})  # fmt: skip
+    assert r.status_code == 302 and r.headers["Location"] == "/", (target, r.headers["Location"])
+
+
+def test_a_path_on_this_site_is_kept(server_app):
+    r = server_app.test_client().get("/lang/en?next=" + quote("/centers/xa-tan-phu?from=2026-11-23"))
+    assert r.headers["Location"] == "/centers/xa-tan-phu?from=2026-11-23"
+
+
+def test_an_unknown_user_name_costs_what_a_known_one_does(server_app):
+    """Enumeration by timing: a wrong password for a real user and any password for a name that
+    does not exist take the same time (a dummy hash is checked), within 20 %."""
+    import re
+
+    client = server_app.test_client()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+
+    def attempt(name: str) -> float:
+        started = time.perf_counter()
+        r = client.post("/login", data={"username": name, "password": "sai-mật-khẩu", "csrf": csrf})
+        assert r.status_code == 401
+        return time.perf_counter() - started
+
+    known, unknown = [], []
+    for n in range(4):  # below the 5 that lock a name; interleaved, so a noisy moment hits both
+        known.append(attempt("tinh"))
+        unknown.append(attempt(f"khong-co-{n}"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.8 <= ratio <= 1.25, (known, unknown)
+
+
+def test_a_chunked_body_past_the_limit_is_413_under_gunicorn(server_db, tmp_path):
+    """The limit holds without a Content-Length: 2 MB sent chunked to gunicorn, the province's
+    server (which, unlike waitress, passes any length on to the app)."""
+    province = Province(server_db, [load_center(SMALL_CENTER_FILE)])  # the center and its token
+    token = province.tokens["test"]
+    province.close()
+    port = free_port()
+    env = {**os.environ, "HANGCHO_SERVER_DATABASE_URL": server_db, "HANGCHO_SERVER_SECRET_KEY": "t",
+           "HANGCHO_SERVER_INSTANCE": str(tmp_path)}  # fmt: skip
+    gunicorn = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-w", "1", "-b", f"127.0.0.1:{port}",
+                                 "--log-level", "warning", "server.app:create_app()"], env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/api/v1/openapi.json")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and gunicorn.poll() is None, "gunicorn did not start"
+                time.sleep(0.1)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = json.dumps({"center": "test", "pad": "x" * 2_000_000}).encode()
+        chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        conn.request("POST", "/api/v1/sync", body=chunks, encode_chunked=True,
+                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+        r = conn.getresponse()
+        raw = r.read()
+        assert r.status == 413 and json.loads(raw)["error"] == "too_large", (r.status, raw[:300])
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(15)
