@@ -215,7 +215,7 @@ def check_batch(body: Any, now: float | None = None) -> dict[str, Any]:
         raise BatchError("seq", reason)
     snapshot = body.get("snapshot")
     if snapshot is not None:
-        _check_snapshot(snapshot, now)
+        _check_snapshot(snapshot, now, None if now is None else _utc_day(now))
     counters = body.get("counters", [])
     if not isinstance(counters, list) or len(counters) > MAX_BUCKETS:
         raise BatchError("counters", f"must be a list of at most {MAX_BUCKETS} counter-days")
@@ -293,7 +293,7 @@ def _list(value: Any, where: str, longest: int) -> list:
 SNAPSHOT_KEYS = ("taken_at", "day", "waiting", "counters", "devices", "alerts", "tickets")
 
 
-def _check_snapshot(snapshot: Any, now: float | None) -> None:
+def _check_snapshot(snapshot: Any, now: float | None, today: date | None) -> None:
     """The snapshot whole, or BatchError naming the first path that is wrong."""
     _keys(snapshot, "snapshot", SNAPSHOT_KEYS)
     taken_at = snapshot["taken_at"]
@@ -303,7 +303,7 @@ def _check_snapshot(snapshot: Any, now: float | None) -> None:
         reason = (f"{taken_at:.0f} is not within a day before and {TAKEN_AT_AHEAD_S // 60} min after the "
                   f"server's clock, {now:.0f} (is the gateway's clock right?)")  # fmt: skip
         raise BatchError("snapshot.taken_at", reason)
-    _checked_day(snapshot["day"], "snapshot.day", None if now is None else _utc_day(now))
+    _checked_day(snapshot["day"], "snapshot.day", today)
     for i, w in enumerate(_list(snapshot["waiting"], "snapshot.waiting", 26)):
         where = f"snapshot.waiting[{i}]"
         _keys(w, where, ("service", "name", "count", "longest_wait_s"))

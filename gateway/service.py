@@ -438,11 +438,11 @@ class GatewayService:
 
     def send_blocks(self, device: Device, now: float) -> None:
         """Every static raster block to a kiosk, in parts (a board's heap is small and fragmented)."""
-        rev, blocks = self._blocks(device.printer)
+        (rev, blocks), exp = self._blocks(device.printer), p.expires(now, BLOCKS_TTL_S)
         for name, raster in blocks.items():
             for part in raster.to_messages(name, rev):
-                self._publish(device.id, "cmd/config", {"exp": p.expires(now, BLOCKS_TTL_S), **part})
-        self._publish(device.id, "cmd/config", {"exp": p.expires(now, BLOCKS_TTL_S), "kind": "blocks_done", "rev": rev})
+                self._publish(device.id, "cmd/config", {"exp": exp, **part})
+        self._publish(device.id, "cmd/config", {"exp": exp, "kind": "blocks_done", "rev": rev})
 
     def _called(self, ticket: str, counter: int) -> None:
         if self.announcer is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import Engine, create_engine, event
 
 
@@ -37,12 +39,13 @@ class DatabaseTrouble(Exception):
 
 
 def explain(error: Exception, url: str) -> DatabaseTrouble:
-    """One line for a database error a technician meets at set-up: the URL's password left out."""
+    """One line for a database error a technician meets at set-up, the URL's password left out."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     if isinstance(error, ArgumentError | NoSuchModuleError | ValueError):
-        return DatabaseTrouble(f"database_url {url!r} is not a database URL: use sqlite:///PATH or "
+        shown = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)
+        return DatabaseTrouble(f"database_url {shown!r} is not a database URL: use sqlite:///PATH or "
                                "postgresql+psycopg://USER@HOST:PORT/NAME")  # fmt: skip
     parsed = make_url(url)
     said = str(getattr(error, "orig", None) or error).strip().splitlines()[0]

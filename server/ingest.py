@@ -45,7 +45,7 @@ _SEQ = "CAST(:seq AS integer)"
 CLAIM = (
     "INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
     f"SELECT CAST(:center AS varchar), {_SEQ}, CAST(:digest AS varchar), CAST(:now AS double precision), "
-    f"CAST(:n AS integer) WHERE {_SEQ} > {_TOP} AND {_SEQ} <= {_TOP} + CAST(:window AS integer) "
+    f"CAST(:n AS integer) WHERE {_SEQ} - {_TOP} BETWEEN 1 AND CAST(:window AS integer) "
     "ON CONFLICT DO NOTHING RETURNING seq"
 )
 

@@ -55,7 +55,8 @@ class Device:
             # loaded machine): nothing ran on the board yet, so asking again is safe.
             if done.returncode == 0 or NOT_IN_RAW_REPL not in done.stderr + done.stdout:
                 break
-            time.sleep(0.5 * (attempt + 1))
+            if attempt + 1 < NOT_IN_RAW_REPL_TRIES:
+                time.sleep(0.5 * (attempt + 1))
         if done.returncode != 0:
             lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
             raise DeviceError(f"{self.port}: {lines[-1] if lines else 'mpremote failed'}")

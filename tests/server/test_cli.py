@@ -77,7 +77,7 @@ def test_a_bad_settings_file_names_the_key(tmp_path):
         ("postgresql+psycopg://nobody_here@127.0.0.1:{port}/postgres", "refused user 'nobody_here'"),
         ("sqlite:////no/such/folder/server.db", "cannot open the SQLite database /no/such/folder/server.db"),
         ("mysql://root@localhost/hangcho", "must be sqlite:/// or postgresql"),
-        ("postgresql+nosuchdriver://x@localhost/y", "is not a database URL"),
+        ("postgresql+nosuchdriver://x:s3cret@localhost/y", "'postgresql+nosuchdriver://x:***@localhost/y' is not"),
     ],
 )
 def test_a_database_the_server_cannot_use_is_one_line_and_exit_2(postgres, tmp_path, url, said):
