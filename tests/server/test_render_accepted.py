@@ -27,8 +27,9 @@ from contracts.sync import (
 DAYS = ("2026-11-23", "2026-11-24")
 COUNT = st.integers(0, 40) | st.sampled_from((0, 1, MAX_COUNT))
 TICKET = st.from_regex(ids.TICKET, fullmatch=True)
-# Any text but NUL, which the server refuses as a rule of its own (docs/sync.md)
-TEXT = st.text(st.characters(exclude_characters="\x00"), max_size=30) | st.sampled_from(
+# Any text: UTF-8 (a lone surrogate is not text, and JSON refuses it), but NUL, which the server
+# refuses as a rule of its own (docs/sync.md)
+TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30) | st.sampled_from(
     ("<script>alert(1)</script>", "Chứng thực", "", " ", "﷽" * 4)
 )
 
