@@ -115,19 +115,54 @@ def add_gateway_cmd(config_path: Path | None, center_id: str) -> None:
     click.echo(token)
 
 
+def _moment(text: str) -> float:
+    """An ISO 8601 date or time; one without a zone is Vietnam's (UTC+7)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time, e.g. 2026-12-01T08:00 or 2026-12-01") from e
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    return moment.timestamp()
+
+
 @main.command("revoke-gateway")
 @CONFIG
 @click.argument("gateway_id")
-def revoke_gateway_cmd(config_path: Path | None, gateway_id: str) -> None:
-    """Revoke a gateway's token (the part before the dot); its syncs get 401 from now on.
+@click.option("--purge-since", "purge_since", default=None, metavar="TIME",
+              help="Also remove what this credential wrote since TIME (ISO 8601; without a zone, Vietnam's "
+                   "time); the center's gateway then resends its whole journal at its next sync.")  # fmt: skip
+def revoke_gateway_cmd(config_path: Path | None, gateway_id: str, purge_since: str | None) -> None:
+    """Revoke a gateway's token (the part before the dot); its syncs get 401 within 30 seconds.
+
+    With --purge-since, the batches, buckets and snapshot that the credential wrote since TIME
+    are removed as well, and the center's gateway is asked to resend (docs/server.md, A stolen
+    token).
 
     \b
     Example:
       hangcho-server revoke-gateway 3f9c0a1b2d4e5f60
+      hangcho-server revoke-gateway 3f9c0a1b2d4e5f60 --purge-since 2026-12-01T08:00
     """
-    if not _account(config_path, lambda conn: accounts.revoke_gateway(conn, gateway_id)):
-        raise click.ClickException(f"no gateway {gateway_id!r}")
+    from .purge import purge
+
+    since = None if purge_since is None else _moment(purge_since)
+
+    def act(conn):
+        if not accounts.revoke_gateway(conn, gateway_id):
+            raise accounts.AccountError(f"no gateway {gateway_id!r}")
+        return None if since is None else purge(conn, gateway_id, since)
+
+    purged = _account(config_path, act)
     click.echo(f"gateway {gateway_id} revoked")
+    if purged:
+        click.echo(f"removed {purged.batches} batches, {purged.buckets} hourly buckets, {purged.counter_days} "
+                   f"counter-days and {purged.snapshots} snapshots written since {purge_since}; center "
+                   f"{purged.center_id} will resend its journal from seq {purged.resend_from} "
+                   "at its next sync")  # fmt: skip
 
 
 @main.command("add-user")

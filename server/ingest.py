@@ -28,6 +28,7 @@ from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HI
 from .schema import batches, counter_days, hourly, snapshots
 
 _KEYS = ("center_id", "day", "hour", "service", "counter")
+_WRITER = ("gateway_id", "written_at")  # set on every write, from the request
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,18 @@ class Outcome:
     applied: int = 0
     next_seq: int | None = None
     reason: str = ""
+    resend: bool = False  # the province removed rows: send whole values again (server/purge.py)
+
+
+# The digest of a mark `purge` leaves as a center's highest batch: no body hashes to it, so the
+# gateway's next batch meets it as a conflict and is told to resend its whole journal.
+RESEND_DIGEST = "resend"
+
+
+def resend_reason(first: int) -> str:
+    return (
+        f"the province removed rows a revoked credential wrote: resend whole values from the journal, from seq {first}"
+    )
 
 
 # A batch's (center, seq) is claimed only above the center's mark and within the window. The
@@ -43,9 +56,9 @@ class Outcome:
 _TOP = "(SELECT COALESCE(max(seq), 0) FROM sync_batches WHERE center_id = CAST(:center AS varchar))"
 _SEQ = "CAST(:seq AS integer)"
 CLAIM = (
-    "INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
+    "INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets, gateway_id) "
     f"SELECT CAST(:center AS varchar), {_SEQ}, CAST(:digest AS varchar), CAST(:now AS double precision), "
-    f"CAST(:n AS integer) WHERE {_SEQ} - {_TOP} BETWEEN 1 AND CAST(:window AS integer) "
+    f"CAST(:n AS integer), CAST(:gateway AS varchar) WHERE {_SEQ} - {_TOP} BETWEEN 1 AND CAST(:window AS integer) "
     "ON CONFLICT DO NOTHING RETURNING seq"
 )
 
@@ -65,9 +78,11 @@ def _statements(dialect: str) -> dict[str, Any]:
     """Built once per dialect: building ON CONFLICT statements costs more than running them."""
     return {
         "claim": text(CLAIM),
-        "hourly": _upsert(dialect, hourly, ("seq", *(f for f in BUCKET_FIELDS if f not in _KEYS)), "seq"),
-        "counters": _upsert(dialect, counter_days, ("seq", *(f for f in COUNTER_FIELDS if f not in _KEYS)), "seq"),
-        "snapshot": _upsert(dialect, snapshots, ("taken_at", "received_at", "body"), "taken_at"),
+        "hourly": _upsert(dialect, hourly, ("seq", *_WRITER, *(f for f in BUCKET_FIELDS if f not in _KEYS)), "seq"),
+        "counters": _upsert(
+            dialect, counter_days, ("seq", *_WRITER, *(f for f in COUNTER_FIELDS if f not in _KEYS)), "seq"
+        ),
+        "snapshot": _upsert(dialect, snapshots, ("taken_at", "received_at", "body", "gateway_id"), "taken_at"),
     }
 
 
@@ -89,15 +104,17 @@ def _rows_cte(name: str, table, fields: tuple[str, ...], key: str, defaults: dic
     gateway left out takes its default (0, or a histogram of zeros)."""
     keys = [c.name for c in table.primary_key.columns]
     values = [f for f in fields if f not in _KEYS]
-    cols = ", ".join(["center_id", "seq", *fields])
+    cols = ", ".join(["center_id", "seq", *_WRITER, *fields])
 
     def pick(f: str) -> str:
         if f in defaults:
             return f"COALESCE(x.{f}, CAST('{json.dumps([0] * defaults[f])}' AS json))"
         return f"x.{f}" if f in _KEYS else f"COALESCE(x.{f}, 0)"
 
-    sets = ", ".join(f"{f} = excluded.{f}" for f in ("seq", *values))
-    return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT :center, :seq, {', '.join(map(pick, fields))} "
+    sets = ", ".join(f"{f} = excluded.{f}" for f in ("seq", *_WRITER, *values))
+    return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT :center, :seq, CAST(:gateway AS varchar), "
+            "CAST(:now AS double precision), "
+            f"{', '.join(map(pick, fields))} "
             f"FROM jsonb_to_recordset((SELECT j->'{key}' FROM b)) AS {_recordset(table, fields)} "
             f"WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
             f"WHERE {table.name}.seq < excluded.seq RETURNING 1)")  # fmt: skip
@@ -117,17 +134,19 @@ def _postgres_batch():
         + ", "
         + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters", COUNTER_HISTOGRAMS)
         + ", "
-        f"s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body) "
-        f"SELECT :center, CAST({snap}->>'taken_at' AS float8), :now, CAST({snap} AS json) "
+        f"s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body, gateway_id) "
+        f"SELECT :center, CAST({snap}->>'taken_at' AS float8), :now, CAST({snap} AS json), CAST(:gateway AS varchar) "
         f"WHERE jsonb_typeof({snap}) = 'object' AND EXISTS (SELECT 1 FROM claim) "
         "ON CONFLICT (center_id) DO UPDATE SET taken_at = excluded.taken_at, received_at = excluded.received_at, "
-        "body = excluded.body WHERE snapshots.taken_at < excluded.taken_at RETURNING 1) "
+        "body = excluded.body, gateway_id = excluded.gateway_id "
+        "WHERE snapshots.taken_at < excluded.taken_at RETURNING 1) "
         "SELECT EXISTS (SELECT 1 FROM claim)"
     )
 
 
-def _ingest_postgres(conn: Connection, batch: dict[str, Any], raw: bytes, digest: str, now: float) -> bool:
-    params = {"center": batch["center"], "seq": batch["seq"], "digest": digest, "now": now,
+def _ingest_postgres(conn: Connection, batch: dict[str, Any], raw: bytes, digest: str, now: float,
+                     gateway: str | None) -> bool:  # fmt: skip
+    params = {"center": batch["center"], "seq": batch["seq"], "digest": digest, "now": now, "gateway": gateway,
               "n": len(batch["buckets"]), "body": raw.decode(), "window": SEQ_WINDOW}  # fmt: skip
     # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself.
     sql = _compiled(conn.dialect)
@@ -140,13 +159,15 @@ def _compiled(dialect) -> str:
     return str(_postgres_batch().compile(dialect=dialect))
 
 
-def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | None = None) -> Outcome:
-    """Apply a batch: `batch` is what contracts.sync.check_batch made of `raw`, the body as sent. On
-    PostgreSQL one statement, on SQLite a few inside the caller's transaction."""
+def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | None = None,
+           gateway: str | None = None) -> Outcome:  # fmt: skip
+    """Apply a batch: `batch` is what contracts.sync.check_batch made of `raw`, the body as sent,
+    by the credential `gateway` (its id, recorded on every row written). On PostgreSQL one
+    statement, on SQLite a few inside the caller's transaction."""
     now = time.time() if now is None else now
     if conn.dialect.name == "postgresql" and batch["seq"] is not None:
         digest = batch_digest(batch)
-        if not _ingest_postgres(conn, batch, raw, digest, now):
+        if not _ingest_postgres(conn, batch, raw, digest, now, gateway):
             return _seen(conn, batch["center"], batch["seq"], digest)
         return Outcome("applied", len(batch["buckets"]) + len(batch["counters"]))
     statements = _statements(conn.dialect.name)
@@ -154,18 +175,19 @@ def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | Non
     if seq is not None:
         digest = batch_digest(batch)
         claim = {"center": center, "seq": seq, "digest": digest, "now": now, "n": len(batch["buckets"]),
-                 "window": SEQ_WINDOW}  # fmt: skip
+                 "window": SEQ_WINDOW, "gateway": gateway}  # fmt: skip
         if conn.execute(statements["claim"], claim).first() is None:
             return _seen(conn, center, seq, digest)
     applied = 0
     for name in ("hourly", "counters"):
         rows = batch["buckets" if name == "hourly" else "counters"]
         if rows:
-            conn.execute(statements[name], [{"center_id": center, "seq": seq, **row} for row in rows])
+            writer = {"center_id": center, "seq": seq, "gateway_id": gateway, "written_at": now}
+            conn.execute(statements[name], [{**writer, **row} for row in rows])
             applied += len(rows)
     if snapshot is not None:
         conn.execute(statements["snapshot"], {"center_id": center, "taken_at": snapshot["taken_at"],
-                                              "received_at": now, "body": snapshot})  # fmt: skip
+                                              "received_at": now, "body": snapshot, "gateway_id": gateway})  # fmt: skip
     return Outcome("applied", applied)
 
 
@@ -175,7 +197,11 @@ def _seen(conn: Connection, center: str, seq: int, digest: str) -> Outcome:
     stored = known.scalar_one_or_none()
     if stored == digest:
         return Outcome("duplicate")
-    top = conn.execute(select(func.max(batches.c.seq)).where(batches.c.center_id == center)).scalar_one() or 0
+    top_row = conn.execute(select(batches.c.seq, batches.c.digest).where(batches.c.center_id == center)
+                           .order_by(batches.c.seq.desc()).limit(1)).first()  # fmt: skip
+    top = top_row.seq if top_row else 0
+    if top_row is not None and top_row.digest == RESEND_DIGEST:
+        return Outcome("conflict", next_seq=top + 1, resend=True, reason=resend_reason(top + 1))
     if stored is not None:
         reason = f"seq {seq} was already used for a different batch"
     elif seq <= top:

@@ -34,10 +34,26 @@ def _room_for_hot_updates(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE {table} SET (fillfactor = 70)"))
 
 
+def _written_by(conn: Connection) -> None:
+    """Who wrote each batch, bucket, counter-day and snapshot, and the centers asked to resend (for
+    purging a stolen token's rows). A database made by step 1 at a later release already has
+    them: added only if missing."""
+    schema.resend_requests.create(conn, checkfirst=True)
+    wanted = {"sync_batches": ("gateway_id",), "snapshots": ("gateway_id",),
+              "hourly": ("gateway_id", "written_at"), "counter_days": ("gateway_id", "written_at")}  # fmt: skip
+    for table, columns in wanted.items():
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for column in columns:
+            if column not in have:
+                kind = "VARCHAR(32)" if column == "gateway_id" else "DOUBLE PRECISION"
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
     (3, "room for HOT updates in the rows every sync rewrites", _room_for_hot_updates),
+    (4, "which gateway credential wrote each row", _written_by),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -11,6 +11,13 @@ from contracts.sync import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COU
 
 metadata = MetaData()
 
+
+def written_by() -> tuple[Column, Column]:
+    """Which gateway credential wrote a row, and when (NULL: before migration 4), so that what a
+    stolen token wrote can be found and removed (`hangcho-server revoke-gateway --purge-since`)."""
+    return Column("gateway_id", String(32)), Column("written_at", Float)
+
+
 centers = Table(
     "centers",
     metadata,
@@ -58,6 +65,7 @@ batches = Table(
     Column("digest", String(64), nullable=False),  # the same seq must carry the same body
     Column("received_at", Float, nullable=False),
     Column("buckets", Integer, nullable=False),
+    Column("gateway_id", String(32)),  # the credential that sent it (NULL: before migration 4, or a resend mark)
 )
 
 snapshots = Table(
@@ -67,6 +75,7 @@ snapshots = Table(
     Column("taken_at", Float, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("body", JSON, nullable=False),
+    Column("gateway_id", String(32)),  # who wrote it: `revoke-gateway --purge-since` removes a credential's
 )
 
 hourly = Table(
@@ -79,6 +88,7 @@ hourly = Table(
     Column("seq", Integer, nullable=False),  # the batch this value came from: a lower one never replaces it
     *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTS, *SUMS)),
     *(Column(name, JSON, nullable=False) for name in HISTOGRAMS),
+    *written_by(),
 )
 
 counter_days = Table(
@@ -90,6 +100,15 @@ counter_days = Table(
     Column("seq", Integer, nullable=False),
     *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTER_COUNTS, *COUNTER_SUMS)),
     *(Column(name, JSON, nullable=False) for name in COUNTER_HISTOGRAMS),
+    *written_by(),
+)
+
+resend_requests = Table(
+    "resend_requests",  # centers asked to resend after a purge (server/purge.py); a handful at most
+    metadata,
+    Column("center_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False),  # the mark: the gateway resends from seq + 1
+    Column("requested_at", Float, nullable=False),
 )
 
 schema_version = Table(

@@ -12,7 +12,8 @@ from flask import Blueprint, Response, current_app, request
 from contracts.sync import MAX_BODY_BYTES, BatchError, check_batch
 
 from .accounts import gateway_table, token_center
-from .ingest import ingest
+from .ingest import ingest, resend_reason
+from .purge import resend_from, resend_requested
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1")
 TOKEN_TTL_S = 30.0
@@ -28,6 +29,7 @@ class TokenCache:
     def __init__(self, ttl_s: float = TOKEN_TTL_S):
         self.ttl_s = ttl_s
         self.table: dict[str, tuple[str, str, bool]] = {}
+        self.resend: set[str] = set()  # centers asked to resend after a purge (server/purge.py)
         self.loaded_at = float("-inf")
 
     def center(self, conn, token: str) -> str | None:
@@ -35,7 +37,7 @@ class TokenCache:
         stale = now - self.loaded_at > self.ttl_s
         unknown = token.partition(".")[0] not in self.table and now - self.loaded_at > 2.0
         if stale or unknown:
-            self.table, self.loaded_at = gateway_table(conn), now
+            self.table, self.resend, self.loaded_at = gateway_table(conn), resend_requested(conn), now
         return token_center(self.table, token)
 
 
@@ -88,7 +90,8 @@ def sync() -> Response:
         return too_large
     engine = current_app.extensions["hangcho.sync_engine"]
     with _connection(engine) as conn:
-        center = current_app.extensions["hangcho.tokens"].center(conn, auth.removeprefix("Bearer ").strip())
+        token = auth.removeprefix("Bearer ").strip()
+        center = current_app.extensions["hangcho.tokens"].center(conn, token)
         if center is None:
             return error(401, "unauthorized", "unknown, wrong or revoked gateway token")
         if _holds_nul(raw):
@@ -101,8 +104,15 @@ def sync() -> Response:
             return error(400, "invalid", e.reason, e.where)
         if batch["center"] != center:
             return error(403, "forbidden", f"this token writes center {center!r} only", "center")
-        outcome = ingest(conn, batch, raw)
+        tokens = current_app.extensions["hangcho.tokens"]
+        if batch["seq"] is None and center in tokens.resend:
+            first = resend_from(conn, center)
+            if first is not None:
+                return error(409, "seq_conflict", resend_reason(first), "seq", next_seq=first, resend=True)
+            tokens.resend.discard(center)
+        outcome = ingest(conn, batch, raw, gateway=token.partition(".")[0])
     if outcome.status == "conflict":
-        return error(409, "seq_conflict", outcome.reason, "seq", next_seq=outcome.next_seq)
+        resend = {"resend": True} if outcome.resend else {}
+        return error(409, "seq_conflict", outcome.reason, "seq", next_seq=outcome.next_seq, **resend)
     return ok({"ok": True, "seq": batch["seq"], "duplicate": outcome.status == "duplicate",
                "applied": outcome.applied})  # fmt: skip

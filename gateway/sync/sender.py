@@ -105,6 +105,15 @@ class Outbox:
                 self.db.execute("INSERT INTO outbox (seq, body) VALUES (?, ?)", [first + n, json.dumps(body)])
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_seq', ?)", [first + len(rows)])
 
+    def restart(self, next_seq: int) -> None:
+        """Drop every pending batch and read the journal again from its start, numbering from
+        `next_seq` (the province removed what a stolen credential wrote and asks for it all)."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM outbox")
+            self.db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                [("next_seq", next_seq), ("upto", 0)])  # fmt: skip
+
     def close(self) -> None:
         self.db.close()
 
@@ -188,6 +197,13 @@ class Sync:
                 self.outbox.remove(batch["seq"])
             self.failures, self.last_ok_at, self.last_error = 0, self.clock(), None
             return 0.0 if self.outbox.pending() or not self.caught_up else self.interval_s
+        if reply.status == 409 and isinstance(reply.body.get("next_seq"), int) and reply.body.get("resend") is True:
+            log.warning("sync: %s; reading the journal again from its start", reply.body.get("reason", ""))
+            self.outbox.restart(reply.body["next_seq"])
+            self.state, self.folded = State(self.config), 0
+            self.touched.clear()
+            self.touched_counters.clear()
+            return 0.0
         if reply.status == 409 and isinstance(reply.body.get("next_seq"), int):
             log.warning("sync: the server refused seq %s (%s); renumbering from %s", body.get("seq"),
                         reply.body.get("reason", ""), reply.body["next_seq"])  # fmt: skip

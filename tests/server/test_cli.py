@@ -105,3 +105,33 @@ def test_a_server_that_may_not_migrate_names_the_missing_step(tmp_path):
         create_app(Settings(database_url=url, secret_key="x"), migrate=False)
     migrations.upgrade(engine)
     close(create_app(Settings(database_url=url, secret_key="x"), migrate=False))
+
+
+def test_step_4_gives_a_database_from_before_it_the_writer_columns(server_db):
+    """A database at step 3 (no writer columns, no resend_requests) is brought to step 4 and
+    keeps its rows; the writer of an old row is unknown (NULL)."""
+    from sqlalchemy import inspect, text
+
+    from server import migrations
+    from server.db import engine_for
+
+    engine = engine_for(server_db)
+    migrations.upgrade(engine)
+    old = {"sync_batches": ["gateway_id"], "snapshots": ["gateway_id"], "hourly": ["gateway_id", "written_at"],
+           "counter_days": ["gateway_id", "written_at"]}  # fmt: skip
+    with engine.begin() as conn:  # back to step 3, as a database of the last release is
+        conn.execute(text("DROP TABLE resend_requests"))
+        for table, columns in old.items():
+            for column in columns:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("DELETE FROM schema_version WHERE version = 4"))
+        conn.execute(text("INSERT INTO centers (id, name, ward, site, created_at) VALUES ('x', 'X', 'W', 'main', 0)"))
+        conn.execute(text("INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
+                          "VALUES ('x', 7, 'd', 0, 0)"))  # fmt: skip
+    assert migrations.upgrade(engine) == ["4: which gateway credential wrote each row"]
+    for table, columns in old.items():
+        assert set(columns) <= {c["name"] for c in inspect(engine).get_columns(table)}, table
+    assert inspect(engine).has_table("resend_requests")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT seq, gateway_id FROM sync_batches")).all() == [(7, None)]
+    engine.dispose()

@@ -67,6 +67,15 @@ def drain(sync: Sync, rounds: int = 50) -> None:
     raise AssertionError(f"the outbox did not drain: {sync.status()}")
 
 
+def a_synced_morning(desk, server: Server, folder, tickets: int, served: int) -> Sync:
+    """A counter opens, a morning's tickets, and all of it on the server: the gateway's sync."""
+    sync = gateway_sync(desk, server, folder)
+    desk(OpenCounter(1))
+    a_morning(desk, tickets, served)
+    drain(sync)
+    return sync
+
+
 def a_morning(desk, tickets: int, served: int) -> None:
     for i in range(tickets):
         desk.issue("AB"[i % 2], after=90)
@@ -199,4 +208,90 @@ def test_a_gateway_that_lost_its_sync_db_after_a_prune_comes_out_exact(server, j
     assert totals == {"issued": 8, "served": 4}
     assert server.rows() == expected(desk.state, sync.zone)
     assert server.counters() == expected_counters(desk.state)
+    sync.close()
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_a_center_poisoned_with_a_stolen_token_is_purged_and_rebuilt_exactly(server, journaled_desk, tmp_path, caplog,
+                                                                             busy):  # fmt: skip
+    """Someone copies the gateway's token and posts poison within every bound the server checks:
+    buckets far above the truth (one for an hour the center never had), a batch number 500
+    ahead, a snapshot from 10 minutes in the future with 500 waiting. The honest gateway goes on
+    syncing, but what it does not touch again stays wrong. `revoke-gateway --purge-since` removes
+    what the token wrote since the theft; with a new token the gateway is told to resend and the
+    province comes out exact, snapshot included. Idle, the gateway sends snapshots only (no seq)
+    and learns of the purge from them; busy, from its next batch."""
+    import json
+    import time
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+
+    from server import accounts
+    from server.cli import main
+
+    desk = journaled_desk
+    sync = a_synced_morning(desk, server, tmp_path, tickets=6, served=2)
+    stolen_at = time.time() - 1
+
+    with server.engine.connect() as conn:
+        top = conn.execute(select(schema.batches.c.seq).order_by(schema.batches.c.seq.desc()).limit(1)).scalar_one()
+    honest = next(iter(server.rows().values()))
+    poison = [{**honest, "issued": honest["issued"] + 500},
+              {**honest, "hour": 3, "issued": 500, "served": 0, "called": 0}]  # fmt: skip
+    snapshot = server.snapshot() | {"taken_at": time.time() + 600}
+    snapshot["waiting"] = [{**w, "count": 500} for w in snapshot["waiting"]] or snapshot["waiting"]
+    body = {"center": desk.state.config.id, "seq": top + 500, "buckets": poison, "snapshot": snapshot}
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"}
+    request = urllib.request.Request(server.url, json.dumps(body).encode(), headers)
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 200  # nothing in the body is out of bounds: only who sent it is wrong
+
+    a_morning(desk, tickets=4, served=2)
+    drain(sync)
+    assert server.rows() != expected(desk.state, sync.zone)
+    assert sum(r["issued"] for r in server.rows().values()) > 500
+    assert server.snapshot()["taken_at"] > time.time() + 60  # every honest snapshot is discarded
+
+    env = {"HANGCHO_SERVER_DATABASE_URL": server.app.extensions["hangcho.engine"].url.render_as_string(False)}
+    since = datetime.fromtimestamp(stolen_at, UTC).isoformat()
+    gateway_id = server.token.partition(".")[0]
+    done = CliRunner().invoke(main, ["revoke-gateway", gateway_id, "--purge-since", since], env=env)
+    assert done.exit_code == 0, done.output
+    assert "will resend its journal from seq" in done.output and "removed " in done.output, done.output
+    with server.engine.begin() as conn:
+        sync.token = accounts.add_gateway(conn, desk.state.config.id)  # the technician's new token
+    if busy:
+        a_morning(desk, tickets=2, served=1)
+        sync.fold()
+        sync.build()
+        assert sync.outbox.pending() == 1
+    deadline = time.monotonic() + 30  # the server's workers learn a new token within 2 s
+    while server.rows() != expected(desk.state, sync.zone) and time.monotonic() < deadline:
+        sync.step()
+        time.sleep(0.05)
+    drain(sync)
+    assert any("reading the journal again" in r.message for r in caplog.records)
+    assert server.rows() == expected(desk.state, sync.zone)
+    assert {f: sum(r[f] for r in server.rows().values()) for f in ("issued", "served")} == {
+        "issued": 12 if busy else 10,
+        "served": 5 if busy else 4,
+    }
+    assert server.counters() == expected_counters(desk.state)
+    snap = server.snapshot()
+    assert snap["taken_at"] <= time.time() + 1
+    assert sum(w["count"] for w in snap["waiting"]) == sum(q.waiting for q in desk.state.queues.values())
+    sync.close()
+
+
+def test_every_row_records_the_credential_that_wrote_it(server, journaled_desk, tmp_path):
+    desk = journaled_desk
+    sync = a_synced_morning(desk, server, tmp_path, tickets=3, served=1)
+    gateway_id = server.token.partition(".")[0]
+    with server.engine.connect() as conn:
+        for table in (schema.batches, schema.hourly, schema.counter_days, schema.snapshots):
+            writers = set(conn.execute(select(table.c.gateway_id)).scalars())
+            assert writers == {gateway_id}, table.name
+        assert all(t is not None for t in conn.execute(select(schema.hourly.c.written_at)).scalars())
     sync.close()
