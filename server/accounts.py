@@ -13,12 +13,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from contracts import ids
 
-from .schema import centers, gateways, login_failures, users
+from .schema import centers, gateways, users
 
 ROLES = ("admin", "staff")
 
@@ -81,6 +81,14 @@ def token_center(table: dict[str, tuple[str, str, bool]], token: str) -> str | N
     return row[0]
 
 
+MIN_PASSWORD = 10
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+
+
 def add_user(conn: Connection, username: str, password: str, role: str, center_id: str | None = None) -> None:
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -88,8 +96,7 @@ def add_user(conn: Connection, username: str, password: str, role: str, center_i
         raise AccountError("a staff user belongs to one center: give --center")
     if center_id and not conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
         raise AccountError(f"no center {center_id!r}")
-    if len(password) < 10:
-        raise AccountError("the password needs at least 10 characters")
+    _check_password(password)
     if conn.execute(select(users.c.id).where(users.c.username == username)).first():
         raise AccountError(f"user {username!r} already exists")
     conn.execute(users.insert().values(username=username, password_hash=generate_password_hash(password),
@@ -106,25 +113,33 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
     if row is None:
         check_password_hash(_NOBODY, password)
         return None
-    if not check_password_hash(row.password_hash, password):
+    if not check_password_hash(row.password_hash, password) or row.disabled:
         return None
     return User(row.id, row.username, row.role, row.center_id)
 
 
-def user_by_id(conn: Connection, user_id: int) -> User | None:
-    row = conn.execute(select(users).where(users.c.id == user_id)).first()
-    return None if row is None else User(row.id, row.username, row.role, row.center_id)
+def _user_id(conn: Connection, username: str) -> int:
+    found = conn.execute(select(users.c.id).where(users.c.username == username)).scalar_one_or_none()
+    if found is None:
+        raise AccountError(f"no user {username!r}")
+    return found
 
 
-def failures_since(conn: Connection, username: str, since: float) -> int:
-    query = select(func.count()).where(login_failures.c.username == username, login_failures.c.at >= since)
-    return conn.execute(query).scalar_one()
+def set_disabled(conn: Connection, username: str, disabled: bool) -> int:
+    """Disable (or enable again) a user; disabling ends their sessions. Returns the user's id."""
+    user_id = _user_id(conn, username)
+    conn.execute(users.update().where(users.c.id == user_id).values(disabled=disabled))
+    return user_id
 
 
-def record_failure(conn: Connection, username: str, now: float) -> None:
-    conn.execute(login_failures.insert().values(username=username[:64], at=now))
+def remove_user(conn: Connection, username: str) -> int:
+    user_id = _user_id(conn, username)
+    conn.execute(delete(users).where(users.c.id == user_id))
+    return user_id
 
 
-def clear_failures(conn: Connection, username: str, before: float | None = None) -> None:
-    query = delete(login_failures).where(login_failures.c.username == username)
-    conn.execute(query if before is None else query.where(login_failures.c.at < before))
+def set_password(conn: Connection, username: str, password: str) -> int:
+    _check_password(password)
+    user_id = _user_id(conn, username)
+    conn.execute(users.update().where(users.c.id == user_id).values(password_hash=generate_password_hash(password)))
+    return user_id

@@ -15,12 +15,17 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, dashboard, i18n, migrations, public, sync_api
+from . import auth, dashboard, i18n, migrations, public, sync_api, web_sessions
 from .db import DatabaseTrouble, engine_for, sync_engine_for
 from .settings import Settings, load
 
 OPENAPI = Path(__file__).with_name("openapi.json")
+# Scripts, styles and data only from this server (the pages' words ride in JSON, not inline
+# script); no framing, no <base>, forms post here only.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
 
 
 def create_app(settings: Settings | None = None, migrate: bool = True, clock: Callable[[], float] = time.time) -> Flask:
@@ -30,7 +35,11 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
     settings = settings or load()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      MAX_CONTENT_LENGTH=2_000_000, JSON_SORT_KEYS=False)  # fmt: skip
+                      SESSION_COOKIE_SECURE=settings.cookies_secure,
+                      PERMANENT_SESSION_LIFETIME=web_sessions.ABSOLUTE_S, MAX_CONTENT_LENGTH=2_000_000,
+                      JSON_SORT_KEYS=False)  # fmt: skip
+    if settings.proxy_hops:  # the client's address (login throttling) and https, as the proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.json.ensure_ascii = False
     engine = engine_for(settings.database_url)
     if migrate:
@@ -65,6 +74,9 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        if request.is_secure:  # over plain HTTP the header means nothing to a browser
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     return app

@@ -1,9 +1,10 @@
 """Logging in and out, the session's user, and CSRF protection for every form.
 
-The session is Flask's signed cookie holding the user id, a CSRF token and the language.
-Every POST must carry the session's CSRF token (form field `csrf` or header `X-CSRF-Token`).
-Five failed logins for one user name within 15 minutes lock that name until the oldest of them
-is 15 minutes old (counted in the database, so every gunicorn worker sees the same count).
+The session is Flask's signed cookie holding a random session id (server/web_sessions.py: the
+session itself lives in the database), a CSRF token and the language. Every POST must carry
+the session's CSRF token (form field `csrf` or header `X-CSRF-Token`). Failed logins slow
+further tries by name, address and device (server/throttle.py); a successful login leaves a
+signed device cookie that keeps this browser out of the name's slowdown.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import time
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .accounts import authenticate, clear_failures, failures_since, record_failure, user_by_id
+from . import throttle, web_sessions
+from .accounts import authenticate
 from .i18n import text
 
 bp = Blueprint("auth", __name__)
-MAX_FAILURES, WINDOW_S = 5, 15 * 60
+DEVICE_COOKIE, DEVICE_MAX_AGE_S = "hangcho_device", 365 * 86400
 
 
 def engine():
@@ -43,10 +46,12 @@ def load_user() -> None:
     g.user = None
     if request.blueprint == "sync":  # gateways: a token, no session, no CSRF
         return
-    user_id = session.get("user_id")
-    if user_id is not None:
-        with engine().connect() as conn:
-            g.user = user_by_id(conn, user_id)
+    sid = session.get("sid")
+    if sid is not None:
+        with engine().begin() as conn:
+            g.user = web_sessions.find(conn, sid, time.time())
+        if g.user is None:
+            session.pop("sid", None)  # ended, expired, or its user disabled: logged out
     if request.method == "POST":
         check_csrf()
 
@@ -75,33 +80,59 @@ def login_required(view):
     return wrapped
 
 
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hangcho-device")
+
+
+def _device(username: str) -> str | None:
+    """This browser's device id, if it logged in as `username` before (a signed cookie)."""
+    try:
+        name, device = _devices().loads(request.cookies.get(DEVICE_COOKIE, ""), max_age=DEVICE_MAX_AGE_S)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return device if name == username else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
-    if request.method == "POST":
-        username, password = request.form.get("username", "").strip(), request.form.get("password", "")
-        now = time.time()
-        with engine().begin() as conn:
-            clear_failures(conn, username, before=now - WINDOW_S)
-            locked = failures_since(conn, username, now - WINDOW_S) >= MAX_FAILURES
-            user = None if locked else authenticate(conn, username, password)
-            if user is None and not locked:
-                record_failure(conn, username, now)
-            elif user is not None:
-                clear_failures(conn, username)
-        if user is None:
-            error = text("login_locked" if locked else "login_failed")
-        else:
-            lang = session.get("lang")
-            session.clear()  # a fresh session (and CSRF token) for the logged-in user
-            session.update(user_id=user.id, lang=lang or "vi")
-            return redirect(same_site(request.args.get("next")))
-    return render_template("login.html", error=error), 401 if error else 200
+    if request.method == "GET":
+        return render_template("login.html", error=None)
+    username, password = request.form.get("username", "").strip(), request.form.get("password", "")
+    now, device = time.time(), _device(username)
+    tried = throttle.keys(username, request.remote_addr, device)
+    user = sid = None
+    with engine().begin() as conn:
+        wait = throttle.wait_s(conn, tried, now)
+        if not wait:
+            user = authenticate(conn, username, password)
+            if user is None:
+                throttle.failed(conn, tried, now)
+            else:
+                throttle.succeeded(conn, tried)
+                sid = web_sessions.start(conn, user, request.remote_addr, now)
+    if wait:
+        seconds = max(1, round(wait))
+        page = render_template("login.html", error=text("login_wait").format(seconds=seconds))
+        return page, 429, {"Retry-After": str(seconds)}
+    if user is None:
+        return render_template("login.html", error=text("login_failed")), 401
+    lang = session.get("lang")
+    session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    session.update(sid=sid, lang=lang or "vi")
+    session.permanent = True  # the cookie ends with the session's absolute expiry
+    response = make_response(redirect(same_site(request.args.get("next"))))
+    device = device or secrets.token_urlsafe(12)
+    response.set_cookie(DEVICE_COOKIE, _devices().dumps([username, device]), max_age=DEVICE_MAX_AGE_S,
+                        httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])  # fmt: skip
+    return response
 
 
 @bp.post("/logout")
 def logout():
-    lang = session.get("lang")
+    lang, sid = session.get("lang"), session.get("sid")
+    if sid:
+        with engine().begin() as conn:
+            web_sessions.end(conn, sid)
     session.clear()
     session["lang"] = lang or "vi"
     return redirect(url_for("auth.login"))

@@ -183,11 +183,75 @@ def add_user_cmd(config_path: Path | None, username: str, role: str, center_id: 
     click.echo(f"user {username} added")
 
 
+def _ending_sessions(config_path: Path | None, change) -> int:
+    """Apply a change to a user and end every session of theirs, in one transaction."""
+    from .web_sessions import end_all
+
+    return _account(config_path, lambda conn: end_all(conn, change(conn)))
+
+
+@main.command("disable-user")
+@CONFIG
+@click.argument("username")
+def disable_user_cmd(config_path: Path | None, username: str) -> None:
+    """Stop a user logging in and end their sessions at once, on every server (enable-user undoes it).
+
+    \b
+    Example:
+      hangcho-server disable-user lan
+    """
+    ended = _ending_sessions(config_path, lambda conn: accounts.set_disabled(conn, username, True))
+    click.echo(f"user {username} disabled; {ended} sessions ended")
+
+
+@main.command("enable-user")
+@CONFIG
+@click.argument("username")
+def enable_user_cmd(config_path: Path | None, username: str) -> None:
+    """Let a disabled user log in again (with the password they had).
+
+    \b
+    Example:
+      hangcho-server enable-user lan
+    """
+    _account(config_path, lambda conn: accounts.set_disabled(conn, username, False))
+    click.echo(f"user {username} enabled")
+
+
+@main.command("remove-user")
+@CONFIG
+@click.argument("username")
+def remove_user_cmd(config_path: Path | None, username: str) -> None:
+    """Remove a user for good and end their sessions.
+
+    \b
+    Example:
+      hangcho-server remove-user lan
+    """
+    ended = _ending_sessions(config_path, lambda conn: accounts.remove_user(conn, username))
+    click.echo(f"user {username} removed; {ended} sessions ended")
+
+
+@main.command("set-password")
+@CONFIG
+@click.argument("username")
+@click.password_option(help="At least 10 characters (asked for when not given).")
+def set_password_cmd(config_path: Path | None, username: str, password: str) -> None:
+    """Give a user a new password; every session of theirs ends (they log in again with it).
+
+    \b
+    Example:
+      hangcho-server set-password lan
+    """
+    ended = _ending_sessions(config_path, lambda conn: accounts.set_password(conn, username, password))
+    click.echo(f"user {username} has a new password; {ended} sessions ended")
+
+
 @main.command("prune")
 @CONFIG
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1), help="Keep batch numbers this long.")
 def prune_cmd(config_path: Path | None, days: int) -> None:
-    """Forget old batch numbers (one row per gateway batch); run it daily, e.g. from a systemd timer.
+    """Forget old batch numbers (one row per gateway batch) and expired sessions; run it daily.
     Each center's highest is kept: its high-water mark (docs/sync.md).
 
     \b
@@ -197,12 +261,15 @@ def prune_cmd(config_path: Path | None, days: int) -> None:
     import time
 
     from .ingest import prune
+    from .web_sessions import forget_expired
 
     engine = _engine(config_path)
     migrations.upgrade(engine)
     with engine.begin() as conn:
         removed = prune(conn, time.time() - days * 86400)
-    click.echo(f"forgot {removed} batch numbers older than {days} days (each center's highest kept)")
+        expired = forget_expired(conn, time.time())
+    click.echo(f"forgot {removed} batch numbers older than {days} days (each center's highest kept) "
+               f"and {expired} expired sessions")  # fmt: skip
 
 
 @main.command("run")

@@ -49,11 +49,22 @@ def _written_by(conn: Connection) -> None:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
+def _server_side_sessions(conn: Connection) -> None:
+    """Sessions kept in the database (logout ends them on every node), users that can be
+    disabled, and failed logins counted by user name, client address and device."""
+    for table in (schema.web_sessions, schema.login_throttle):
+        table.create(conn, checkfirst=True)
+    if "disabled" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.execute(text("ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE"))
+    conn.execute(text("DROP TABLE IF EXISTS login_failures"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
     (3, "room for HOT updates in the rows every sync rewrites", _room_for_hot_updates),
     (4, "which gateway credential wrote each row", _written_by),
+    (5, "server-side web sessions, disabled users, login throttling", _server_side_sessions),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -65,8 +76,16 @@ def current(engine: Engine) -> int:
         return _version(conn)
 
 
+def _applied(conn: Connection) -> set[int]:
+    return set(conn.execute(select(schema.schema_version.c.version)).scalars())
+
+
 def _version(conn: Connection) -> int:
-    return max((row.version for row in conn.execute(select(schema.schema_version.c.version))), default=0)
+    """The last step up to which every step is applied."""
+    applied, at = _applied(conn), 0
+    while at + 1 in applied:
+        at += 1
+    return at
 
 
 def upgrade(engine: Engine) -> list[str]:
@@ -83,7 +102,7 @@ def upgrade(engine: Engine) -> list[str]:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(4201)"))
-            if version <= _version(conn):
+            if version in _applied(conn):  # each step by itself: one recorded later does not skip it
                 continue
             step(conn)
             conn.execute(schema.schema_version.insert().values(version=version, name=name, applied_at=time.time()))

@@ -47,14 +47,25 @@ users = Table(
     Column("role", String(16), nullable=False),  # "admin" (every center) or "staff" (one center)
     Column("center_id", String(64)),
     Column("created_at", Float, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),  # no login; its sessions were ended
 )
 
-login_failures = Table(  # in the database, so every gunicorn worker counts the same failures
-    "login_failures",
+login_throttle = Table(  # failed logins, in the database so every worker and node counts the same
+    "login_throttle",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(64), nullable=False, index=True),
+    Column("key", String(160), nullable=False, index=True),  # "user:<name>", "address:<ip>" or "device:<id>"
     Column("at", Float, nullable=False),
+)
+
+web_sessions = Table(  # a logged-in browser; logout, a new password or a disabled user removes it
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the id the session cookie holds
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", Float, nullable=False),  # the absolute expiry counts from here
+    Column("seen_at", Float, nullable=False),  # the idle expiry from here (written at most once a minute)
+    Column("address", String(64)),
 )
 
 batches = Table(

@@ -6,6 +6,10 @@
     sync_interval_s how often gateways push (the dashboard refreshes as often)
     stale_after_s   a center whose last sync is older is flagged on the dashboard
     [thresholds]    wait_p90_min (all services) and [thresholds.services] A = 20 (one service)
+    proxy_hops      reverse proxies in front that set X-Forwarded-For/-Proto (0: none); the
+                    client's address and https come from them
+    secure_cookies  cookies only over HTTPS; default: true when proxy_hops > 0 (behind the
+                    province's TLS proxy), false otherwise (trying it out over plain HTTP)
 
 Environment: HANGCHO_SERVER_CONFIG (the file), HANGCHO_SERVER_DATABASE_URL,
 HANGCHO_SERVER_SECRET_KEY, HANGCHO_SERVER_INSTANCE (the folder for the SQLite file and key).
@@ -21,7 +25,8 @@ from typing import Any
 
 from contracts.validation import ConfigError, Validator, read_toml
 
-KNOWN = {"database_url", "secret_key", "province", "sync_interval_s", "stale_after_s", "thresholds"}
+KNOWN = {"database_url", "secret_key", "province", "sync_interval_s", "stale_after_s", "thresholds", "proxy_hops",
+         "secure_cookies"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,12 @@ class Settings:
     stale_after_s: int = 60
     wait_p90_min: float = 30.0
     service_p90_min: dict[str, float] = field(default_factory=dict)
+    proxy_hops: int = 0
+    secure_cookies: bool | None = None  # None: when behind a proxy
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.proxy_hops > 0 if self.secure_cookies is None else self.secure_cookies
 
     def threshold(self, service: str) -> float:
         return self.service_p90_min.get(service, self.wait_p90_min)
@@ -55,6 +66,9 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
     thresholds = v.table(data, "thresholds", required=False)
     v.known(thresholds, "thresholds", ("services", "wait_p90_min"))
     services = v.table(thresholds, "services", required=False)
+    hops = v.get(data, "", "proxy_hops", int, required=False, default=0)
+    if not 0 <= hops <= 5:
+        v.fail("proxy_hops", f"from 0 to 5, the reverse proxies in front (got {hops})")
     return Settings(
         database_url=url,
         secret_key=env.get("HANGCHO_SERVER_SECRET_KEY") or data.get("secret_key") or _kept_secret(instance),
@@ -63,6 +77,8 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
         stale_after_s=int(v.positive(data, "", "stale_after_s", 60)),
         wait_p90_min=v.positive(thresholds, "thresholds", "wait_p90_min", 30.0),
         service_p90_min={code: v.positive(services, "thresholds.services", code, 30.0) for code in services},
+        proxy_hops=hops,
+        secure_cookies=v.get(data, "", "secure_cookies", bool, required=False),
     )
 
 

@@ -1,5 +1,7 @@
 // Shared by the dashboard pages: the date range in the address bar, number formatting, safe text.
 "use strict";
+// The page's words, as JSON in <script id="words"> (no inline script: the CSP allows none).
+window.WORDS = (() => { const el = document.getElementById("words"); return el ? JSON.parse(el.textContent) : {}; })();
 const Dash = {
   params() { return new URLSearchParams(location.search); },
   fmt(v) { return v === null || v === undefined ? "–" : String(v); },

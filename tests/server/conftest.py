@@ -63,11 +63,13 @@ def openapi():
 
 @pytest.fixture
 def login():
-    """login(client, user): log a test client in through the form, with its CSRF token."""
+    """login(client, user[, password, address]): log a test client in through the form, with its
+    CSRF token, from a client address (login throttling counts by address)."""
 
-    def log_in(client, username: str, password: str = PASSWORD):
+    def log_in(client, username: str, password: str = PASSWORD, address: str = "127.0.0.1"):
         page = client.get("/login").get_data(as_text=True)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-        return client.post("/login", data={"username": username, "password": password, "csrf": csrf})
+        return client.post("/login", data={"username": username, "password": password, "csrf": csrf},
+                           environ_base={"REMOTE_ADDR": address})  # fmt: skip
 
     return log_in

@@ -66,14 +66,15 @@ def test_pages_need_a_login_and_the_api_says_401(server_app, openapi):
     assert client.get(f"/api/v1/overview?from={DAY}").status_code == 401
 
 
-def test_a_wrong_password_fails_and_five_lock_the_name(server_app, login):
+def test_a_wrong_password_fails_and_repeated_ones_slow_the_name(server_app, login):
     client = server_app.test_client()
     r = login(client, "tinh", "sai-mật-khẩu")
     assert r.status_code == 401 and "Sai tên đăng nhập hoặc mật khẩu." in r.get_data(as_text=True)
     for _ in range(4):
         login(client, "tinh", "sai-mật-khẩu")
-    r = login(client, "tinh")  # the right password, but the name is locked now
-    assert r.status_code == 401 and "15 phút" in r.get_data(as_text=True)
+    r = login(client, "tinh")  # the right password, but too soon after the fifth failure
+    assert r.status_code == 429 and "thử lại sau 1 giây" in r.get_data(as_text=True)
+    assert r.headers["Retry-After"] == "1"
     assert login(server_app.test_client(), "lan").status_code == 302  # another name is not
 
 

@@ -61,6 +61,8 @@ def log_in(page, base):
 def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tmp_path):
     base, desk = province
     page = browser_page
+    refused = []  # what the Content-Security-Policy blocked: the pages must need nothing inline
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     for _ in range(3):
         desk.issue("A")
     log_in(page, base)
@@ -83,6 +85,7 @@ def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tm
     expect(page.locator("#services tbody tr")).to_have_count(2)
     expect(page.locator("#chart-arrivals canvas")).to_have_count(1)  # uPlot, served by the server itself
     expect(page.locator("#live-waiting")).to_contain_text("4")
+    assert refused == []
 
 
 def test_the_dashboard_fits_a_phone(province, browser_page):
