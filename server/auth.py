@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import throttle, web_sessions
+from . import audit, throttle, web_sessions
 from .accounts import authenticate
 from .i18n import text
 
@@ -107,9 +107,12 @@ def login():
             user = authenticate(conn, username, password)
             if user is None:
                 throttle.failed(conn, tried, now)
+                audit.record(conn, "login_failed", username or "?", request.remote_addr, now=now,
+                             detail="known browser" if device else "")  # fmt: skip
             else:
                 throttle.succeeded(conn, tried)
                 sid = web_sessions.start(conn, user, request.remote_addr, now)
+                audit.record(conn, "login", user.username, request.remote_addr, now=now)
     if wait:
         seconds = max(1, round(wait))
         page = render_template("login.html", error=text("login_wait").format(seconds=seconds))
@@ -133,6 +136,8 @@ def logout():
     if sid:
         with engine().begin() as conn:
             web_sessions.end(conn, sid)
+            if g.user is not None:
+                audit.record(conn, "logout", g.user.username, request.remote_addr)
     session.clear()
     session["lang"] = lang or "vi"
     return redirect(url_for("auth.login"))

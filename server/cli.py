@@ -8,7 +8,7 @@ import click
 
 from contracts.validation import ConfigError
 
-from . import accounts, migrations
+from . import accounts, audit, migrations
 from .db import DatabaseTrouble, engine_for, explain
 from .settings import load
 
@@ -55,12 +55,16 @@ def _engine(config_path: Path | None):
         raise explain(e, url) from e
 
 
-def _account(config_path: Path | None, action):
+def _account(config_path: Path | None, action, log: tuple[str, str] | None = None, detail=lambda result: ""):
+    """Run `action` in one transaction; `log` = (audit action, target) is written in the same one."""
     engine = _engine(config_path)
     migrations.upgrade(engine)
     try:
         with engine.begin() as conn:
-            return action(conn)
+            result = action(conn)
+            if log:
+                audit.record(conn, log[0], *audit.command_line(), target=log[1], detail=detail(result))
+            return result
     except accounts.AccountError as e:
         raise click.ClickException(str(e)) from e
 
@@ -97,7 +101,8 @@ def add_center_cmd(config_path: Path | None, center_id: str, name: str, ward: st
     Example:
       hangcho-server add-center xa-tan-phu --name "Trung tâm PVHCC xã Tân Phú" --ward "Tân Phú"
     """
-    _account(config_path, lambda conn: accounts.add_center(conn, center_id, name, ward, site))
+    _account(config_path, lambda conn: accounts.add_center(conn, center_id, name, ward, site),
+             ("center_added", center_id))  # fmt: skip
     click.echo(f"center {center_id} added")
 
 
@@ -111,7 +116,8 @@ def add_gateway_cmd(config_path: Path | None, center_id: str) -> None:
     Example:
       hangcho-server add-gateway xa-tan-phu
     """
-    token = _account(config_path, lambda conn: accounts.add_gateway(conn, center_id))
+    token = _account(config_path, lambda conn: accounts.add_gateway(conn, center_id), ("gateway_added", center_id),
+                     lambda token: f"gateway {token.partition('.')[0]}")  # fmt: skip
     click.echo(token)
 
 
@@ -154,7 +160,15 @@ def revoke_gateway_cmd(config_path: Path | None, gateway_id: str, purge_since: s
     def act(conn):
         if not accounts.revoke_gateway(conn, gateway_id):
             raise accounts.AccountError(f"no gateway {gateway_id!r}")
-        return None if since is None else purge(conn, gateway_id, since)
+        audit.record(conn, "gateway_revoked", *audit.command_line(), target=gateway_id)
+        if since is None:
+            return None
+        purged = purge(conn, gateway_id, since)
+        counts = (f"{purged.batches} batches, {purged.buckets} buckets, {purged.counter_days} counter-days, "
+                  f"{purged.snapshots} snapshots")  # fmt: skip
+        audit.record(conn, "purged", *audit.command_line(), target=gateway_id,
+                     detail=f"center {purged.center_id} since {purge_since}: {counts}")  # fmt: skip
+        return purged
 
     purged = _account(config_path, act)
     click.echo(f"gateway {gateway_id} revoked")
@@ -179,15 +193,18 @@ def add_user_cmd(config_path: Path | None, username: str, role: str, center_id: 
     Example:
       hangcho-server add-user lan --role staff --center xa-tan-phu
     """
-    _account(config_path, lambda conn: accounts.add_user(conn, username, password, role, center_id))
+    where = f", center {center_id}" if center_id else ""
+    _account(config_path, lambda conn: accounts.add_user(conn, username, password, role, center_id),
+             ("user_added", username), lambda _: f"role {role}{where}")  # fmt: skip
     click.echo(f"user {username} added")
 
 
-def _ending_sessions(config_path: Path | None, change) -> int:
+def _ending_sessions(config_path: Path | None, change, action: str, username: str) -> int:
     """Apply a change to a user and end every session of theirs, in one transaction."""
     from .web_sessions import end_all
 
-    return _account(config_path, lambda conn: end_all(conn, change(conn)))
+    return _account(config_path, lambda conn: end_all(conn, change(conn)), (action, username),
+                    lambda ended: f"{ended} sessions ended")  # fmt: skip
 
 
 @main.command("disable-user")
@@ -200,7 +217,8 @@ def disable_user_cmd(config_path: Path | None, username: str) -> None:
     Example:
       hangcho-server disable-user lan
     """
-    ended = _ending_sessions(config_path, lambda conn: accounts.set_disabled(conn, username, True))
+    ended = _ending_sessions(config_path, lambda conn: accounts.set_disabled(conn, username, True), "user_disabled",
+                             username)  # fmt: skip
     click.echo(f"user {username} disabled; {ended} sessions ended")
 
 
@@ -214,7 +232,7 @@ def enable_user_cmd(config_path: Path | None, username: str) -> None:
     Example:
       hangcho-server enable-user lan
     """
-    _account(config_path, lambda conn: accounts.set_disabled(conn, username, False))
+    _account(config_path, lambda conn: accounts.set_disabled(conn, username, False), ("user_enabled", username))
     click.echo(f"user {username} enabled")
 
 
@@ -228,7 +246,7 @@ def remove_user_cmd(config_path: Path | None, username: str) -> None:
     Example:
       hangcho-server remove-user lan
     """
-    ended = _ending_sessions(config_path, lambda conn: accounts.remove_user(conn, username))
+    ended = _ending_sessions(config_path, lambda conn: accounts.remove_user(conn, username), "user_removed", username)
     click.echo(f"user {username} removed; {ended} sessions ended")
 
 
@@ -243,8 +261,34 @@ def set_password_cmd(config_path: Path | None, username: str, password: str) -> 
     Example:
       hangcho-server set-password lan
     """
-    ended = _ending_sessions(config_path, lambda conn: accounts.set_password(conn, username, password))
+    ended = _ending_sessions(config_path, lambda conn: accounts.set_password(conn, username, password),
+                             "password_set", username)  # fmt: skip
     click.echo(f"user {username} has a new password; {ended} sessions ended")
+
+
+@main.command("audit")
+@CONFIG
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="How many lines.")
+@click.option("--since", "since", default=None, metavar="TIME", help="Only from TIME (ISO 8601; no zone: Vietnam's).")
+def audit_cmd(config_path: Path | None, limit: int, since: str | None) -> None:
+    """Print the audit log, newest first: time (Vietnam), who, from where, what, on what, detail.
+
+    \b
+    Example:
+      hangcho-server audit --since 2026-12-01 --limit 200
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = None if since is None else _moment(since)
+    engine = _engine(config_path)
+    migrations.upgrade(engine)
+    with engine.connect() as conn:
+        rows = audit.latest(conn, limit, start)
+    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    for r in rows:
+        when = datetime.fromtimestamp(r["at"], zone).isoformat(timespec="seconds")
+        click.echo("\t".join([when, r["actor"], r["address"], r["action"], r["target"], r["detail"]]))
 
 
 @main.command("prune")

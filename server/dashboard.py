@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
-from . import reports
+from . import audit, reports
 from .auth import engine, login_required
 from .i18n import text
 from .schema import centers
@@ -90,6 +90,25 @@ def compare_page():
                            threshold=settings().threshold(service))  # fmt: skip
 
 
+@bp.get("/audit")
+@login_required
+def audit_page():
+    """The admins' view of the audit log (staff get the 404 of a page that is not there)."""
+    if g.user.role != "admin":
+        abort(404)
+    with engine().connect() as conn:
+        rows = audit.latest(conn, limit=500)
+    for r in rows:
+        r["when"] = datetime.fromtimestamp(r["at"], ZONE).strftime("%d/%m/%Y %H:%M:%S")
+    return render_template("audit.html", rows=rows)
+
+
+def _exported(kind: str, day_from: str, day_to: str, rows: int) -> None:
+    with engine().begin() as conn:
+        audit.record(conn, "exported", g.user.username, request.remote_addr, target=f"{kind} {day_from} – {day_to}",
+                     detail=f"{rows} rows")  # fmt: skip
+
+
 def _export_header() -> list[str]:
     return [text(f"col_{name}") for name in reports.EXPORT_COLUMNS]
 
@@ -105,6 +124,7 @@ def export_csv():
     writer = csv.writer(out)
     writer.writerow(_export_header())
     writer.writerows(rows)
+    _exported("csv", day_from, day_to, len(rows))
     name = f"hangcho-{day_from}_{day_to}.csv"
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
@@ -123,6 +143,7 @@ def export_xlsx():
     sheet.append(_export_header())
     for row in rows:
         sheet.append(row)
+    _exported("xlsx", day_from, day_to, len(rows))
     out = io.BytesIO()
     book.save(out)
     name = f"hangcho-{day_from}_{day_to}.xlsx"

@@ -59,12 +59,17 @@ def _server_side_sessions(conn: Connection) -> None:
     conn.execute(text("DROP TABLE IF EXISTS login_failures"))
 
 
+def _audit_log(conn: Connection) -> None:
+    schema.audit_log.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
     (3, "room for HOT updates in the rows every sync rewrites", _room_for_hot_updates),
     (4, "which gateway credential wrote each row", _written_by),
     (5, "server-side web sessions, disabled users, login throttling", _server_side_sessions),
+    (6, "the audit log", _audit_log),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -122,6 +122,18 @@ resend_requests = Table(
     Column("requested_at", Float, nullable=False),
 )
 
+audit_log = Table(  # who did what, when, from where: logins, accounts, tokens, purges, exports
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("actor", String(80), nullable=False),  # a user name, or "cli:<system user>"
+    Column("address", String(64), nullable=False),  # the client's address, or "local" for the CLI
+    Column("action", String(32), nullable=False),  # server/audit.py ACTIONS
+    Column("target", String(160), nullable=False, default=""),  # the user, center, gateway or export
+    Column("detail", Text, nullable=False, default=""),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
