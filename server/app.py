@@ -66,7 +66,13 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
     def http_error(e: HTTPException):
         if request.path.startswith("/api/") or request.path.endswith(".json"):
             body = {"error": (e.name or "error").lower().replace(" ", "_"), "reason": e.description or e.name}
-            return Response(json.dumps(body, ensure_ascii=False), e.code, mimetype="application/json")
+            answer = Response(json.dumps(body, ensure_ascii=False), e.code, mimetype="application/json")
+            for name, value in e.get_headers():  # Allow on a 405, Retry-After, …
+                if name.lower() != "content-type":
+                    answer.headers[name] = value
+            if e.code == 401:
+                answer.headers.setdefault("WWW-Authenticate", 'Cookie realm="hangcho", login="/login"')
+            return answer
         return e
 
     @app.after_request

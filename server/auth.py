@@ -52,7 +52,7 @@ def load_user() -> None:
             g.user = web_sessions.find(conn, sid, time.time())
         if g.user is None:
             session.pop("sid", None)  # ended, expired, or its user disabled: logged out
-    if request.method == "POST":
+    if request.method == "POST" and request.routing_exception is None:  # a POST no route takes is a 404/405
         check_csrf()
 
 

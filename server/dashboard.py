@@ -30,7 +30,10 @@ def today() -> str:
 
 
 def date_range() -> tuple[str, str]:
-    """`from` and `to` (YYYY-MM-DD) from the query, today by default; 400 when malformed."""
+    """`from` and `to` (YYYY-MM-DD) from the query, today by default; 400 when malformed (and, in
+    the JSON API, when given empty; a page's form with an empty box means the default)."""
+    if request.path.startswith("/api/") and "" in (request.args.get("from"), request.args.get("to")):
+        abort(400, description="from/to, when given, must be dates YYYY-MM-DD, not empty")  # a form's empty box: today
     day_from, day_to = request.args.get("from") or today(), request.args.get("to") or None
     day_to = day_to or day_from
     try:

@@ -46,6 +46,12 @@ def error(status: int, code: str, reason: str, where: str | None = None, **extra
     return Response(json.dumps(body, ensure_ascii=False), status, mimetype="application/json")
 
 
+def unauthorized(reason: str) -> Response:
+    answer = error(401, "unauthorized", reason)
+    answer.headers["WWW-Authenticate"] = 'Bearer realm="hangcho-sync"'
+    return answer
+
+
 def ok(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body), 200, mimetype="application/json")
 
@@ -77,10 +83,13 @@ def _connection(engine):
 def sync() -> Response:
     """One batch from one gateway: 200 applied or duplicate; 400 bad batch; 401 no or wrong token;
     403 a token for another center; 409 a seq not above the center's mark (or too far above it,
-    or used for a different body), with next_seq; 413 too big."""
+    or used for a different body), with next_seq; 413 too big; 415 not sent as JSON."""
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
-        return error(401, "unauthorized", "send the gateway's token: Authorization: Bearer <token>")
+        return unauthorized("send the gateway's token: Authorization: Bearer <token>")
+    if request.mimetype != "application/json":
+        return error(415, "unsupported_media_type", f"a batch is JSON: send Content-Type: application/json, not "
+                     f"{request.content_type or 'none'!r}", "Content-Type")  # fmt: skip
     too_large = error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return too_large
@@ -93,7 +102,7 @@ def sync() -> Response:
         token = auth.removeprefix("Bearer ").strip()
         center = current_app.extensions["hangcho.tokens"].center(conn, token)
         if center is None:
-            return error(401, "unauthorized", "unknown, wrong or revoked gateway token")
+            return unauthorized("unknown, wrong or revoked gateway token")
         if _holds_nul(raw):
             return error(400, "invalid", "a string holds \\u0000 (NUL), which the database cannot store", "body")
         try:

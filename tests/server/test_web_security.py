@@ -96,3 +96,22 @@ def test_a_chunked_body_past_the_limit_is_413_under_gunicorn(server_db, tmp_path
     finally:
         gunicorn.terminate()
         gunicorn.wait(15)
+
+
+def test_the_api_answers_as_http_says(server_app, login):
+    """What the API tester found: a sync not sent as JSON, a POST to a GET-only route, 401s and
+    405s without the headers HTTP asks for, an empty `to`."""
+    client = server_app.test_client()
+    bearer = {"Authorization": f"Bearer {server_app.tokens['xa-tan-phu']}"}
+    for kind in ("text/plain", "application/x-www-form-urlencoded", None):
+        r = client.post("/api/v1/sync", data=b'{"center": "xa-tan-phu"}', headers=bearer, content_type=kind)
+        assert r.status_code == 415 and r.json["where"] == "Content-Type", (kind, r.json)
+    no_token = client.post("/api/v1/sync", json={})
+    assert no_token.status_code == 401 and no_token.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert client.get("/api/v1/overview").headers["WWW-Authenticate"].startswith("Cookie ")
+    post = client.post("/api/v1/overview")  # no CSRF token either: the method is what is wrong
+    assert post.status_code == 405 and set(post.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
+    assert post.json["error"] == "method_not_allowed"
+    login(client, "tinh")
+    assert client.get("/api/v1/overview?from=2026-11-23&to=").status_code == 400
+    assert client.get("/compare?from=2026-11-23&to=").status_code == 200  # a form's empty box: the default
