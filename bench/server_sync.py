@@ -3,7 +3,9 @@
 Realistic bodies from many simulated gateways (each with its own token and center): a live
 snapshot (6 services, 8 counters, 25 tickets) with the 2 hourly buckets and the counter-day a
 10-second sync usually carries, about 4 KB. Each request opens its own connection, as a gateway
-does. Figures: server_sync_rps_sqlite, server_sync_rps_postgres, server_sync_p99_ms (PostgreSQL).
+does. Figures: server_sync_rps_sqlite, server_sync_rps_postgres, server_sync_p99_ms (PostgreSQL),
+and the floor server_noop_rps (bench/noop_app.py: the same workers and load, an endpoint that
+only reads and parses the body) with server_sync_postgres_share_of_noop_pct (target ≥ 40).
 Run alone with `python -m bench.server_sync`.
 """
 
@@ -129,12 +131,12 @@ async def _load(port: int, gateways: list[tuple[str, str]], seconds: float,
     return round(len(latencies) / (time.perf_counter() - started)), latencies, errors
 
 
-def _gunicorn(url: str, port: int, instance: Path) -> subprocess.Popen:
+def _gunicorn(url: str, port: int, instance: Path, app: str = "server.app:create_app()") -> subprocess.Popen:
     env = {**os.environ, "HANGCHO_SERVER_DATABASE_URL": url, "HANGCHO_SERVER_SECRET_KEY": "bench",
            "HANGCHO_SERVER_INSTANCE": str(instance)}  # fmt: skip
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen([str(gunicorn), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--backlog", "2048",
-                             "--log-level", "warning", "server.app:create_app()"], env=env)  # fmt: skip
+                             "--log-level", "warning", app], env=env)  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -147,11 +149,11 @@ def _gunicorn(url: str, port: int, instance: Path) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def measure(url: str, rounds: int = 3) -> dict[str, float]:
+def measure(url: str, rounds: int = 3, app: str = "server.app:create_app()") -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-server-"))
     gateways = _prepare(url)
     port = _free_port()
-    proc = _gunicorn(url, port, folder)
+    proc = _gunicorn(url, port, folder, app)
     try:
         seqs = dict.fromkeys((c for c, _ in gateways), 0)
         asyncio.run(_load(port, gateways, 2.0, seqs))  # warm up
@@ -188,14 +190,17 @@ def _drop(name: str) -> None:
 
 def figures() -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-sqlite-"))
+    noop = measure(f"sqlite:///{folder / 'noop.db'}", app="bench.noop_app:app")
     sqlite = measure(f"sqlite:///{folder / 'server.db'}")
     url, name = _postgres_url()
     try:
         postgres = measure(url)
     finally:
         _drop(name)
-    return {"server_sync_rps_sqlite": sqlite["rps"], "server_sync_sqlite_p99_ms": sqlite["p99_ms"],
-            "server_sync_rps_postgres": postgres["rps"], "server_sync_p99_ms": postgres["p99_ms"]}  # fmt: skip
+    return {"server_noop_rps": noop["rps"], "server_noop_p99_ms": noop["p99_ms"],
+            "server_sync_rps_sqlite": sqlite["rps"], "server_sync_sqlite_p99_ms": sqlite["p99_ms"],
+            "server_sync_rps_postgres": postgres["rps"], "server_sync_p99_ms": postgres["p99_ms"],
+            "server_sync_postgres_share_of_noop_pct": 100.0 * postgres["rps"] / noop["rps"]}  # fmt: skip
 
 
 if __name__ == "__main__":
