@@ -24,6 +24,7 @@ from contracts.topics import topic as topic
 
 from . import dispatch as d
 from .config import CenterConfig, Device
+from .dispatch.events import TicketUnfinished
 
 MAX_PAYLOAD = 2048  # bytes: the largest event a board sends is about 150
 MAX_DEPTH = 16  # of a payload's nesting: boards send flat JSON; the registry keeps info and tele as sent
@@ -151,7 +152,8 @@ def ack(event_id: str, outcome: d.Decision | d.DispatchError) -> dict[str, Any]:
     """The answer to an event: the device drops it from its outbox on any ack."""
     if isinstance(outcome, d.DispatchError):
         return answers.refused(event_id, outcome.code, outcome.vi)
-    tickets = [e.ticket for e in outcome.events if hasattr(e, "ticket")]
+    # The first command of a day also carries the old day's closings: they are not its answer.
+    tickets = [e.ticket for e in outcome.events if hasattr(e, "ticket") and e.__class__ is not TicketUnfinished]
     return answers.accepted(event_id, tickets[-1] if tickets else None)
 
 

@@ -58,6 +58,7 @@ STATE_TEXT = {
     "no_show": "Đã qua lượt (vắng mặt khi được gọi)",
     "cancelled": "Đã hủy",
     "parked": "Tạm hoãn — vui lòng liên hệ quầy",
+    "unfinished": "Chưa hoàn tất — ngày làm việc đã kết thúc",
 }
 
 

@@ -26,7 +26,23 @@ from .errors import (
 )
 from .eta import estimate
 from .routing import pick_next
-from .state import CALLED, CLOSED, DONE, OPEN, PARKED, PAUSED, SERVING, WAITING, CounterState, State, Ticket
+from .state import (
+    ACTIVE,
+    CALLED,
+    CANCELLED,
+    CLOSED,
+    DONE,
+    NO_SHOW,
+    OPEN,
+    PARKED,
+    PAUSED,
+    SERVING,
+    UNFINISHED,
+    WAITING,
+    CounterState,
+    State,
+    Ticket,
+)
 
 
 @dataclass(slots=True)
@@ -54,8 +70,15 @@ def decide(state: State, command: cmd.Command, now: float) -> Decision:
             opened = ev.DayOpened(now, day, ends_at)
             fresh = State(state.config)
             fresh.commit((opened,))
-            return Decision((opened, *handler(fresh, command, now)))
+            return Decision((*_close_day(state), opened, *handler(fresh, command, now)))
     return Decision(handler(state, command, now))
+
+
+def _close_day(state: State) -> tuple[ev.TicketUnfinished, ...]:
+    """The old day's end: every ticket not yet at an outcome ends unfinished, in issue order, timed
+    at the day's end (its `ends_at`, the local midnight that began the new day)."""
+    return tuple(ev.TicketUnfinished(state.day_ends_at, t.id, t.state)
+                 for t in state.tickets.values() if t.state in ACTIVE)  # fmt: skip
 
 
 def handle(state: State, command: cmd.Command, now: float) -> Decision:
@@ -126,9 +149,10 @@ _STATE_VI = {
     CALLED: "đã gọi",
     SERVING: "đang phục vụ",
     DONE: "đã xong",
-    "no_show": "vắng mặt",
-    "cancelled": "đã hủy",
+    NO_SHOW: "vắng mặt",
+    CANCELLED: "đã hủy",
     PARKED: "tạm hoãn",
+    UNFINISHED: "chưa hoàn tất",
 }
 
 

@@ -97,6 +97,16 @@ class TicketCancelled(Event):
 
 
 @dataclass(slots=True)
+class TicketUnfinished(Event):
+    """The business day ended with the ticket still waiting, called, in service or parked: its
+    outcome. `at` is the old day's end (its `ends_at`); decided by the first command of the next
+    day, before its DayOpened, so the journal holds it among the old day's events."""
+
+    ticket: str
+    was: str  # the state it was left in: waiting | called | serving | parked
+
+
+@dataclass(slots=True)
 class CounterStatusChanged(Event):
     counter: int
     status: str  # open | paused | closed
@@ -123,6 +133,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TicketParked,
         TicketUnparked,
         TicketCancelled,
+        TicketUnfinished,
         CounterStatusChanged,
         TicketRated,
     )

@@ -25,6 +25,10 @@ DONE = "done"
 NO_SHOW = "no_show"
 CANCELLED = "cancelled"
 PARKED = "parked"
+UNFINISHED = "unfinished"
+
+ACTIVE = (WAITING, CALLED, SERVING, PARKED)  # not yet at an outcome: the end of the day closes these
+FINAL = (DONE, NO_SHOW, CANCELLED, UNFINISHED)  # each issued ticket ends in exactly one of these
 
 OPEN, PAUSED, CLOSED = "open", "paused", "closed"
 
@@ -237,6 +241,14 @@ class State:
             self._dequeue(t)
         t.state, t.ended_at = CANCELLED, e.at
 
+    def _unfinished(self, e: ev.TicketUnfinished) -> None:
+        t = self.tickets[e.ticket]
+        if t.state == WAITING:
+            self._dequeue(t)
+        if t.counter is not None:
+            self.counters[t.counter].current = None
+        t.state, t.ended_at, t.counter = UNFINISHED, e.at, None
+
     def _counter_status(self, e: ev.CounterStatusChanged) -> None:
         self.counters[e.counter].status = e.status
         self.capacity = dict.fromkeys(self.services, 0.0)
@@ -287,6 +299,7 @@ _APPLY = {
     ev.TicketParked: State._parked,
     ev.TicketUnparked: State._unparked,
     ev.TicketCancelled: State._cancelled,
+    ev.TicketUnfinished: State._unfinished,
     ev.CounterStatusChanged: State._counter_status,
     ev.TicketRated: State._rated,
 }

@@ -157,19 +157,29 @@ class Sync:
                 return
 
     def fold(self) -> None:
-        """Read the journal's new commands; a new business day first closes the old one's batch."""
+        """Read the journal's new commands; a new business day first closes the old one's batch.
+
+        The command that opens a day begins with the old day's closings (its unfinished tickets,
+        then DayOpened): those are folded into the old day, whose batch is built, before the rest."""
         chunk = self.reader.since(self.folded)
         for last, _, events in chunk:
-            if events[0].__class__ is DayOpened and (self.touched or self.touched_counters):
-                self.build()  # the day's last values go out even while earlier ones wait
-            # Before and after: a transfer moves a ticket to another service's bucket, and the
-            # one it left must be sent again without it.
-            self.touched |= touched(self.state, events, self.zone)
-            self.state.commit(events)
-            self.touched |= touched(self.state, events, self.zone)
-            self.touched_counters |= touched_counters(self.state, events)
+            opens = next((i for i, e in enumerate(events) if e.__class__ is DayOpened), None)
+            if opens is not None:
+                self._fold(events[:opens])
+                if self.touched or self.touched_counters:
+                    self.build()  # the day's last values go out even while earlier ones wait
+                events = events[opens:]
+            self._fold(events)
             self.folded = last
         self.caught_up = not self.reader.since(self.folded, limit=1)
+
+    def _fold(self, events: tuple) -> None:
+        # Before and after: a transfer moves a ticket to another service's bucket, and the one it
+        # left must be sent again without it.
+        self.touched |= touched(self.state, events, self.zone)
+        self.state.commit(events)
+        self.touched |= touched(self.state, events, self.zone)
+        self.touched_counters |= touched_counters(self.state, events)
 
     def build(self) -> None:
         if not self.touched and not self.touched_counters:

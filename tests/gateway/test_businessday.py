@@ -10,7 +10,7 @@ import pytest
 from gateway.dispatch import CallNext, IssueTicket
 from gateway.dispatch import errors as err
 from gateway.dispatch.businessday import day_of
-from gateway.dispatch.events import DayOpened, TicketIssued
+from gateway.dispatch.events import DayOpened, TicketIssued, TicketUnfinished
 
 TZ = "Asia/Ho_Chi_Minh"  # UTC+7, no daylight saving
 HCM = ZoneInfo(TZ)
@@ -56,7 +56,8 @@ def test_numbers_restart_at_a001_after_local_midnight(desk):
 
     d = desk(IssueTicket("A"), after=1)  # exactly 00:00:00 on the 24th
 
-    opened, issued = d.events
+    *unfinished, opened, issued = d.events  # yesterday's four still waiting end first (test_close_of_day.py)
+    assert [e.ticket for e in unfinished] == ["A001", "A002", "B001", "A003"]
     assert opened == DayOpened(desk.now, "2026-11-24", local(2026, 11, 25))
     assert isinstance(issued, TicketIssued) and issued.ticket == "A001"
     assert (desk.state.day, desk.state.day_ends_at) == ("2026-11-24", local(2026, 11, 25))
@@ -121,7 +122,8 @@ def test_yesterdays_key_as_first_command_after_midnight_returns_yesterdays_ticke
     assert desk.state.day == "2026-11-23"
     assert list(desk.state.tickets) == ["A001"]
     # The next command with a fresh key is the one that opens the 24th.
-    opened, issued = desk(IssueTicket("A")).events
+    unfinished, opened, issued = desk(IssueTicket("A")).events  # yesterday's A001 closes first
+    assert (type(unfinished), unfinished.ticket) == (TicketUnfinished, "A001")
     assert (type(opened), opened.day, issued.ticket) == (DayOpened, "2026-11-24", "A001")
 
 

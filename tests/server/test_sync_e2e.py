@@ -4,15 +4,20 @@ and a gateway restart. After recovery every hourly total on the server is exact.
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
 from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS
-from gateway.dispatch import Complete, OpenCounter, Rate, StartService, Transfer
+from gateway.dispatch import Cancel, Complete, NoShow, OpenCounter, Park, Rate, Recall, StartService, Transfer
+from gateway.dispatch.events import TicketUnfinished
 from gateway.sync.buckets import buckets, counter_days
 from gateway.sync.sender import Sync
 from rig.province import Province
 from server import schema
+from tests.conftest import HCM
 
 
 class Server(Province):
@@ -138,6 +143,50 @@ def test_a_business_day_that_ends_during_an_outage_is_complete_on_the_server(ser
     assert server.rows() == first_day | expected(desk.state, sync.zone)
     assert len({day for day, _, _ in server.rows()}) == 2
     assert server.counters() == first_day_counters | expected_counters(desk.state)
+    sync.close()
+
+
+def a_day_left_open_at_midnight(desk, server: Server, sync: Sync):
+    """Counters 1 and 2 open; tickets served, a no-show and a cancelled one; the server goes away in
+    the afternoon, after one batch was built; by midnight a ticket is parked, one called, one in
+    service and some never called. The next morning's first command closes the day. Returns the
+    old day's state as its closings leave it."""
+    desk(OpenCounter(1))
+    desk(OpenCounter(2))
+    a_morning(desk, tickets=6, served=3)
+    desk.serve(2, after=60)
+    drain(sync)
+    server.stop()
+    desk.call(1, after=60)
+    desk(Recall(1), after=30)
+    desk(Recall(1), after=30)
+    desk(NoShow(1), after=30)
+    desk(Cancel(desk.issue("A", after=60)), after=120)
+    sync.step()  # built, not sent: the rest of the day waits as changed buckets
+    a_morning(desk, tickets=4, served=1)
+    desk.call(1, after=60)
+    desk(Park(1), after=60)
+    desk.call(1, after=60)
+    desk.call(2, after=60)
+    desk(StartService(2), after=60)
+    yesterday = copy.deepcopy(desk.state)
+    first = desk(OpenCounter(1), after=datetime(2026, 11, 24, 7, 0, tzinfo=HCM).timestamp() - desk.now)
+    closings = [e for e in first.events if type(e) is TicketUnfinished]
+    assert {e.was for e in closings} == {"waiting", "called", "serving", "parked"}
+    yesterday.commit(closings)
+    return yesterday
+
+
+def test_a_day_left_open_at_midnight_reaches_the_server_closed(server, journaled_desk, tmp_path):
+    desk = journaled_desk
+    sync = gateway_sync(desk, server, tmp_path)
+    yesterday = a_day_left_open_at_midnight(desk, server, sync)
+    a_morning(desk, tickets=3, served=1)
+    sync.step()
+    server.start()
+    drain(sync)
+    assert server.rows() == expected(yesterday, sync.zone) | expected(desk.state, sync.zone)
+    assert server.counters() == expected_counters(yesterday) | expected_counters(desk.state)
     sync.close()
 
 
