@@ -26,7 +26,10 @@ VERSION = 1
 WAIT_EDGES_MIN = (1, 2, 3, 5, 7, 10, 12, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 120, 150, 180, 240)
 SERVICE_EDGES_MIN = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 90, 120)
 
-COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "returned", "no_show", "rated")
+# Each ticket counts once in `issued` and, once its day has closed, once in exactly one outcome:
+# served (= resolved + forwarded + returned) + no_show + cancelled + unfinished = issued.
+COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "returned", "no_show", "cancelled",
+          "unfinished", "rated")  # fmt: skip
 SUMS = ("wait_sum_s", "service_sum_s", "rating_sum")
 HISTOGRAMS = {"wait_hist": len(WAIT_EDGES_MIN) + 1, "service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
 BUCKET_FIELDS = ("day", "hour", "service", *COUNTS, *SUMS, *HISTOGRAMS)

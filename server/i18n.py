@@ -94,6 +94,8 @@ TEXT: dict[str, dict[str, str]] = {
     "col_forwarded": {"vi": "Chuyển cơ quan chuyên môn", "en": "Forwarded"},
     "col_returned": {"vi": "Trả lại (thiếu hồ sơ)", "en": "Returned (papers missing)"},
     "col_no_show": {"vi": "Vắng mặt", "en": "No-shows"},
+    "col_cancelled": {"vi": "Đã hủy", "en": "Cancelled"},
+    "col_unfinished": {"vi": "Chưa hoàn tất", "en": "Unfinished"},
     "col_avg_wait_min": {"vi": "Chờ TB (phút)", "en": "Avg wait (min)"},
     "col_p90_wait_min": {"vi": "Chờ P90 (phút)", "en": "P90 wait (min)"},
     "col_avg_service_min": {"vi": "Phục vụ TB (phút)", "en": "Avg service (min)"},

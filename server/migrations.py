@@ -63,6 +63,16 @@ def _audit_log(conn: Connection) -> None:
     schema.audit_log.create(conn, checkfirst=True)
 
 
+def _outcome_counts(conn: Connection) -> None:
+    """An hourly bucket's cancelled and unfinished tickets (a ticket still open when its day
+    ended), so that served + no_show + cancelled + unfinished = issued. Older rows, and buckets
+    from gateways that do not send them, count 0. Added only if missing, as in step 4."""
+    have = {c["name"] for c in inspect(conn).get_columns("hourly")}
+    for column in ("cancelled", "unfinished"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE hourly ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -70,6 +80,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "which gateway credential wrote each row", _written_by),
     (5, "server-side web sessions, disabled users, login throttling", _server_side_sessions),
     (6, "the audit log", _audit_log),
+    (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -186,9 +186,11 @@ def test_reserved_and_bad_device_ids_refused(device_id):
 
 
 def test_the_snapshot_words_are_the_dispatch_cores():
-    """A snapshot's ticket states and counter statuses are what the gateway's core says."""
+    """A snapshot's ticket states, its counter statuses and a bucket's outcome counts are the words
+    the gateway's core says."""
     from contracts import sync
     from gateway.dispatch import state
 
     assert sync.TICKET_STATES == (state.WAITING, state.CALLED, state.SERVING)
     assert sync.COUNTER_STATUSES == (state.OPEN, state.PAUSED, state.CLOSED)
+    assert {state.NO_SHOW, state.CANCELLED, state.UNFINISHED} <= set(sync.COUNTS)

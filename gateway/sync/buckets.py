@@ -1,8 +1,9 @@
 """Hourly buckets and the live snapshot, computed from the queue's state: pure functions.
 
 A ticket counts in the hour it was issued (local time), under its service, for everything that
-later happens to it: its wait, its service, its outcome, its rating. A bucket is therefore
-final once its tickets are, and recomputing one from the state always gives its whole value.
+later happens to it: its wait, its service, its outcome (served, no_show, cancelled or, when its
+day ended first, unfinished), its rating. A bucket is therefore final once its tickets are, and
+recomputing one from the state always gives its whole value.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket, empty_counter_day
 
 from ..dispatch.eta import estimate
-from ..dispatch.state import DONE, NO_SHOW, WAITING, State, Ticket
+from ..dispatch.state import CANCELLED, DONE, NO_SHOW, UNFINISHED, WAITING, State, Ticket
 
 Key = tuple[str, int, str]  # (business day, hour, service)
 CounterKey = tuple[str, int]  # (business day, counter)
@@ -95,8 +96,8 @@ def _add(b: dict[str, Any], t: Ticket) -> None:
         if service_s is not None:
             b["service_sum_s"] += round(service_s)
             b["service_hist"][bin_index(SERVICE_EDGES_MIN, service_s / 60)] += 1
-    elif t.state == NO_SHOW:
-        b["no_show"] += 1
+    elif t.state in (NO_SHOW, CANCELLED, UNFINISHED):
+        b[t.state] += 1  # each of these outcomes is counted under its state's name
     if t.rating is not None:
         b["rated"] += 1
         b["rating_sum"] += t.rating

@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from contracts.sync import empty_snapshot
+from contracts.sync import check_batch, empty_bucket, empty_snapshot
 from server.app import close, create_app
 from server.cli import main
 from server.settings import load
@@ -107,6 +108,24 @@ def test_a_server_that_may_not_migrate_names_the_missing_step(tmp_path):
     close(create_app(Settings(database_url=url, secret_key="x"), migrate=False))
 
 
+STEP_7 = "7: cancelled and unfinished tickets in the hourly buckets"
+STEP_7_COLUMNS = ("cancelled", "unfinished")
+
+
+@contextmanager
+def back_to_step(engine, step: int, columns: dict[str, list[str]]):
+    """A transaction on the database as a release at `step` left it: the later steps forgotten
+    and their `columns` (table → names) dropped; the caller may change more in it."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for table, names in columns.items():
+            for name in names:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {name}"))
+        conn.execute(text("DELETE FROM schema_version WHERE version > :step"), {"step": step})
+        yield conn
+
+
 def test_step_4_gives_a_database_from_before_it_the_writer_columns(server_db):
     """A database at step 3 (no writer columns, no resend_requests) is brought to step 4 and
     keeps its rows; the writer of an old row is unknown (NULL)."""
@@ -119,19 +138,46 @@ def test_step_4_gives_a_database_from_before_it_the_writer_columns(server_db):
     migrations.upgrade(engine)
     old = {"sync_batches": ["gateway_id"], "snapshots": ["gateway_id"], "hourly": ["gateway_id", "written_at"],
            "counter_days": ["gateway_id", "written_at"]}  # fmt: skip
-    with engine.begin() as conn:  # back to step 3, as a database of the last release is
+    with back_to_step(engine, 3, old | {"hourly": [*old["hourly"], *STEP_7_COLUMNS]}) as conn:
         conn.execute(text("DROP TABLE resend_requests"))
-        for table, columns in old.items():
-            for column in columns:
-                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(text("DELETE FROM schema_version WHERE version = 4"))
         conn.execute(text("INSERT INTO centers (id, name, ward, site, created_at) VALUES ('x', 'X', 'W', 'main', 0)"))
         conn.execute(text("INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets) "
                           "VALUES ('x', 7, 'd', 0, 0)"))  # fmt: skip
-    assert migrations.upgrade(engine) == ["4: which gateway credential wrote each row"]
+    assert migrations.upgrade(engine) == [f"{v}: {name}" for v, name, _ in migrations.MIGRATIONS if v >= 4]
     for table, columns in old.items():
         assert set(columns) <= {c["name"] for c in inspect(engine).get_columns(table)}, table
     assert inspect(engine).has_table("resend_requests")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT seq, gateway_id FROM sync_batches")).all() == [(7, None)]
+    engine.dispose()
+
+
+def test_step_7_gives_a_database_from_before_it_the_cancelled_and_unfinished_counts(server_db):
+    """A database at step 6 (hourly without cancelled and unfinished) is brought to step 7: the
+    columns are back, an old row counts 0 in them, and a bucket with them is stored whole."""
+    from sqlalchemy import inspect, select, text
+
+    from server import migrations, schema
+    from server.db import engine_for
+    from server.ingest import ingest
+
+    engine = engine_for(server_db)
+    migrations.upgrade(engine)
+    with back_to_step(engine, 6, {"hourly": list(STEP_7_COLUMNS)}) as conn:
+        conn.execute(text("INSERT INTO hourly (center_id, day, hour, service, seq, issued, priority, called, served, "
+                          "resolved, forwarded, returned, no_show, rated, wait_sum_s, service_sum_s, rating_sum, "
+                          "wait_hist, service_hist, ratings) VALUES ('x', '2026-11-23', 8, 'A', 1, 5, 0, 4, 3, 3, 0, "
+                          "0, 1, 0, 600, 900, 0, '[]', '[]', '[]')"))  # fmt: skip
+    assert not set(STEP_7_COLUMNS) & {c["name"] for c in inspect(engine).get_columns("hourly")}
+    assert migrations.upgrade(engine) == [STEP_7]
+    assert set(STEP_7_COLUMNS) <= {c["name"] for c in inspect(engine).get_columns("hourly")}
+    assert migrations.upgrade(engine) == []
+    bucket = empty_bucket("2026-11-23", 9, "A") | {"issued": 3, "cancelled": 1, "unfinished": 2}
+    body = {"center": "x", "seq": 2, "buckets": [bucket]}
+    with engine.begin() as conn:  # PostgreSQL reads the body as sent, SQLite the checked batch
+        assert ingest(conn, check_batch(body), json.dumps(body).encode()).status == "applied"
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.hourly.c.hour, schema.hourly.c.cancelled, schema.hourly.c.unfinished)
+                            .order_by(schema.hourly.c.hour)).all()  # fmt: skip
+    assert rows == [(8, 0, 0), (9, 1, 2)]
     engine.dispose()

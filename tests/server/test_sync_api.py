@@ -180,6 +180,7 @@ def test_fields_a_gateway_leaves_out_are_stored_as_zero(server, post):
         row = conn.execute(select(schema.hourly)).mappings().one()
         counter = conn.execute(select(schema.counter_days)).mappings().one()
     assert (row["issued"], row["served"], row["wait_hist"], row["ratings"]) == (2, 0, [0] * 23, [0] * 5)
+    assert (row["cancelled"], row["unfinished"]) == (0, 0)  # a gateway from before they were counted
     assert (counter["served"], counter["rated"], counter["service_hist"]) == (1, 0, [0] * 19)
 
 
