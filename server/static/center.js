@@ -46,8 +46,8 @@
           [d.hours.map((h) => h.avg_wait_min), d.hours.map((h) => h.p90_wait_min)], false);
     const queue = Object.fromEntries(l.queue.map((q) => [q.service, q.count]));
     table("services", d.services, (s) => [[s.service + " · " + s.name], [queue[s.service]], [s.issued], [s.served],
-      [s.resolved_pct], [s.avg_wait_min], [s.p90_wait_min, s.breach ? "breach" : ""], [s.threshold_p90_min],
-      [s.avg_service_min], [s.satisfaction]]);
+      [s.no_show], [s.cancelled], [s.unfinished], [s.resolved_pct], [s.avg_wait_min],
+      [s.p90_wait_min, s.breach ? "breach" : ""], [s.threshold_p90_min], [s.avg_service_min], [s.satisfaction]]);
     table("counters", d.counters, (c) => [[c.counter], [WORDS[c.status] || c.status], [c.ticket], [c.served],
       [c.resolved_pct], [c.avg_service_min], [c.p90_service_min], [c.satisfaction]]);
   }

@@ -29,7 +29,9 @@
       tr.appendChild(name);
       Dash.cell(tr, r.ward);
       Dash.cell(tr, r.waiting, "waiting"); Dash.cell(tr, r.longest_wait_min); Dash.cell(tr, r.counters_open);
-      Dash.cell(tr, r.served, "served"); Dash.cell(tr, r.resolved_pct); Dash.cell(tr, r.avg_wait_min);
+      Dash.cell(tr, r.served, "served");
+      Dash.cell(tr, r.no_show, "no_show"); Dash.cell(tr, r.cancelled, "cancelled"); Dash.cell(tr, r.unfinished, "unfinished");
+      Dash.cell(tr, r.resolved_pct); Dash.cell(tr, r.avg_wait_min);
       const p90 = Dash.cell(tr, r.p90_wait_min, "p90");
       if (r.breach) p90.title = WORDS.breach;
       Dash.cell(tr, r.satisfaction);
@@ -42,7 +44,8 @@
     wards.replaceChildren();
     for (const w of data.wards.filter((w) => !ward || w.ward === ward)) {
       const tr = wards.insertRow();
-      for (const v of [w.ward, w.sites, w.waiting, w.served, w.resolved_pct, w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
+      for (const v of [w.ward, w.sites, w.waiting, w.served, w.no_show, w.cancelled, w.unfinished, w.resolved_pct,
+                       w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
     }
     for (const a of ["export-csv", "export-xlsx"]) {
       const el = document.getElementById(a);

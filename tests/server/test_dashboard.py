@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 
 import openpyxl
@@ -37,8 +38,9 @@ def synced(server_app):
     """Tân Phú (two sites) and An Bình, as their gateways would have pushed them."""
     now = time.time()
     a = empty_bucket(DAY, 8, "A") | {"issued": 10, "called": 10, "served": 8, "resolved": 6, "forwarded": 1,
-                                    "returned": 1, "wait_sum_s": 6000, "wait_hist": waits_in(5, 10), "rated": 4,
-                                    "rating_sum": 18, "service_sum_s": 8 * 420}  # fmt: skip
+                                    "returned": 1, "cancelled": 1, "unfinished": 1, "wait_sum_s": 6000,
+                                    "wait_hist": waits_in(5, 10), "rated": 4, "rating_sum": 18,
+                                    "service_sum_s": 8 * 420}  # fmt: skip
     snapshot = {"taken_at": now, "day": DAY,
                 "waiting": [{"service": "A", "name": "Chứng thực", "count": 3, "longest_wait_s": 1200}],
                 "counters": [{"counter": 1, "status": "open", "ticket": "A010"},
@@ -98,8 +100,10 @@ def test_the_province_sees_every_center_and_each_wards_roll_up(synced, login, op
     assert (tp["waiting"], tp["longest_wait_min"], tp["counters_open"], len(tp["alerts"]), tp["stale"]) == (
         3, 20.0, 1, 1, False)  # fmt: skip
     assert tp["breach"] is False and rows["xa-an-binh"]["breach"] is True  # P90 40–45 min > 20
+    assert (tp["issued"], tp["served"], tp["no_show"], tp["cancelled"], tp["unfinished"]) == (10, 8, 0, 1, 1)
     wards = {w["ward"]: w for w in body["wards"]}
     assert (wards["Tân Phú"]["sites"], wards["Tân Phú"]["issued"], wards["Tân Phú"]["waiting"]) == (2, 14, 5)
+    assert (wards["Tân Phú"]["cancelled"], wards["Tân Phú"]["unfinished"]) == (1, 1)  # the province total keeps them
     other_day = client.get("/api/v1/overview?from=2026-11-24").json
     assert all(r["issued"] == 0 for r in other_day["centers"])
 
@@ -138,6 +142,30 @@ def test_a_bad_date_range_is_400(synced, login, openapi):
     for query in ("from=2026-13-01", f"from={DAY}&to=2026-11-01", "from=2025-01-01&to=2026-11-23"):
         r = openapi(client.get(f"/api/v1/overview?{query}"), "/api/v1/overview")
         assert r.status_code == 400, query
+
+
+def test_each_centers_outcomes_are_shown_beside_served_vietnamese_first(synced, login):
+    client = synced.test_client()
+    login(client, "tinh")
+    for path in ("/", "/centers/xa-tan-phu"):
+        page = client.get(path).get_data(as_text=True)
+        headers = re.findall(r"<th[^>]*>([^<]+)</th>", page)
+        assert headers[headers.index("Đã phục vụ") + 1 :][:3] == ["Vắng mặt", "Đã hủy", "Chưa hoàn tất"], path
+    body = client.get(f"/api/v1/centers/xa-tan-phu?from={DAY}").json
+    assert [(s["service"], s["cancelled"], s["unfinished"]) for s in body["services"]] == [("A", 1, 1)]
+    export = client.get(f"/export.csv?from={DAY}").get_data(as_text=True)
+    header, *lines = csv.reader(io.StringIO(export.lstrip("\ufeff")))
+    assert header[header.index("Vắng mặt") + 1 :][:2] == ["Đã hủy", "Chưa hoàn tất"]
+    tan_phu = dict(zip(header, next(line for line in lines if line[0] == "Trung tâm PVHCC xã Tân Phú"), strict=True))
+    assert (tan_phu["Số phát"], tan_phu["Đã phục vụ"], tan_phu["Đã hủy"], tan_phu["Chưa hoàn tất"]) == (
+        "10",
+        "8",
+        "1",
+        "1",
+    )
+    client.get("/lang/en")
+    headers = re.findall(r"<th[^>]*>([^<]+)</th>", client.get("/").get_data(as_text=True))
+    assert headers[headers.index("Served") + 1 :][:3] == ["No-shows", "Cancelled", "Unfinished"]
 
 
 def test_a_stale_center_is_flagged(synced, login):

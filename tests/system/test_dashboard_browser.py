@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from gateway.dispatch import OpenCounter
+from gateway.dispatch import Cancel, OpenCounter
 from gateway.sync.sender import Sync
 from gateway.web import WebServer
 from server import accounts
@@ -73,6 +73,10 @@ def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tm
     expect(row.locator("td.waiting")).to_have_text("5", timeout=(2 * INTERVAL_S + 1) * 1000)
     desk.serve(1)
     expect(row.locator("td.served")).to_have_text("1", timeout=(2 * INTERVAL_S + 1) * 1000)
+    desk(Cancel(desk.issue("B")))  # beside served: no-shows, cancelled, unfinished
+    expect(row.locator("td.cancelled")).to_have_text("1", timeout=(2 * INTERVAL_S + 1) * 1000)
+    expect(row.locator("td.no_show")).to_have_text("0")
+    expect(row.locator("td.unfinished")).to_have_text("0")  # today is not over
 
     with page.expect_download() as download:
         page.click("#export-csv")
