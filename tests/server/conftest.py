@@ -73,3 +73,15 @@ def login():
                            environ_base={"REMOTE_ADDR": address})  # fmt: skip
 
     return log_in
+
+
+@pytest.fixture
+def server_cli(server_db, tmp_path):
+    """server_cli(*args) -> click Result: `hangcho-server` on the test database, its instance
+    folder (the kept secret key) in tmp_path, never in the working tree."""
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    env = {"HANGCHO_SERVER_DATABASE_URL": server_db, "HANGCHO_SERVER_INSTANCE": str(tmp_path / "instance")}
+    return lambda *args: CliRunner().invoke(main, list(args), env=env)

@@ -4,18 +4,21 @@ admins, and only they, see it on a page."""
 
 from __future__ import annotations
 
-from click.testing import CliRunner
+import pytest
 
 from server import audit
-from server.cli import main
 
 DAY = "2026-11-23"
 
 
-def cli(server_db, *args):
-    done = CliRunner().invoke(main, list(args), env={"HANGCHO_SERVER_DATABASE_URL": server_db})
-    assert done.exit_code == 0, done.output
-    return done.output
+@pytest.fixture
+def cli(server_cli):
+    def run(*args):
+        done = server_cli(*args)
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    return run
 
 
 def actions(app) -> list[tuple[str, str, str, str]]:
@@ -23,17 +26,17 @@ def actions(app) -> list[tuple[str, str, str, str]]:
         return [(r["action"], r["actor"], r["address"], r["target"]) for r in reversed(audit.latest(conn))]
 
 
-def test_each_act_leaves_one_line_with_who_and_from_where(server_app, login, server_db):
+def test_each_act_leaves_one_line_with_who_and_from_where(server_app, login, cli):
     client = server_app.test_client()
     login(client, "tinh", "sai-mật-khẩu", address="203.0.113.9")
     login(client, "tinh", address="10.1.0.7")
     client.get(f"/export.csv?from={DAY}", environ_base={"REMOTE_ADDR": "10.1.0.7"})
     client.get(f"/export.xlsx?from={DAY}", environ_base={"REMOTE_ADDR": "10.1.0.7"})
-    cli(server_db, "add-user", "hoa", "--role", "staff", "--center", "xa-tan-phu", "--password", "mật-khẩu-đủ-dài")
-    cli(server_db, "disable-user", "hoa")
-    cli(server_db, "set-password", "lan", "--password", "mật-khẩu-mới-dài")
+    cli("add-user", "hoa", "--role", "staff", "--center", "xa-tan-phu", "--password", "mật-khẩu-đủ-dài")
+    cli("disable-user", "hoa")
+    cli("set-password", "lan", "--password", "mật-khẩu-mới-dài")
     gateway = server_app.tokens["xa-an-binh"].partition(".")[0]
-    cli(server_db, "revoke-gateway", gateway, "--purge-since", "2026-11-23")
+    cli("revoke-gateway", gateway, "--purge-since", "2026-11-23")
     seen = actions(server_app)
     command = seen[-1][1]
     assert command.startswith("cli:")
@@ -48,7 +51,7 @@ def test_each_act_leaves_one_line_with_who_and_from_where(server_app, login, ser
         ("gateway_revoked", command, "local", gateway),
         ("purged", command, "local", gateway),
     ]
-    printed = cli(server_db, "audit", "--limit", "3").splitlines()
+    printed = cli("audit", "--limit", "3").splitlines()
     assert [line.split("\t")[3] for line in printed] == ["purged", "gateway_revoked", "password_set"]
     assert printed[0].split("\t")[0].endswith("+07:00") and "center xa-an-binh since 2026-11-23" in printed[0]
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import update
 
 from server import schema, throttle, web_sessions
 from server.app import close, create_app
-from server.cli import main
 from server.settings import Settings
 
 from .conftest import PASSWORD
@@ -54,24 +52,24 @@ CHANGES = [
 
 
 @pytest.mark.parametrize("command", CHANGES, ids=["disable", "new password", "remove"])
-def test_disabling_a_user_or_a_new_password_ends_every_session(server_app, login, server_db, command):
+def test_disabling_a_user_or_a_new_password_ends_every_session(server_app, login, server_cli, command):
     browsers = [server_app.test_client() for _ in range(2)]
     for b in browsers:
         assert login(b, "tinh").status_code == 302
-    done = CliRunner().invoke(main, command, env={"HANGCHO_SERVER_DATABASE_URL": server_db})
+    done = server_cli(*command)
     assert done.exit_code == 0 and "2 sessions ended" in done.output, done.output
     assert not any(logged_in(b) for b in browsers)
     again = login(server_app.test_client(), "tinh")
     assert again.status_code == 401
     if command[0] == "disable-user":
-        enabled = CliRunner().invoke(main, ["enable-user", "tinh"], env={"HANGCHO_SERVER_DATABASE_URL": server_db})
+        enabled = server_cli("enable-user", "tinh")
         assert enabled.exit_code == 0 and login(server_app.test_client(), "tinh").status_code == 302
     if command[0] == "set-password":
         assert login(server_app.test_client(), "tinh", "mật-khẩu-mới-dài").status_code == 302
 
 
-def test_an_unknown_user_is_one_line(server_db):
-    done = CliRunner().invoke(main, ["disable-user", "ai-do"], env={"HANGCHO_SERVER_DATABASE_URL": server_db})
+def test_an_unknown_user_is_one_line(server_cli):
+    done = server_cli("disable-user", "ai-do")
     assert done.exit_code == 1 and "no user 'ai-do'" in done.output
 
 

@@ -301,7 +301,7 @@ def test_a_gateway_that_lost_its_sync_db_after_a_prune_comes_out_exact(server, j
 
 @pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
 def test_a_center_poisoned_with_a_stolen_token_is_purged_and_rebuilt_exactly(server, journaled_desk, tmp_path, caplog,
-                                                                             busy):  # fmt: skip
+                                                                             busy, server_cli):  # fmt: skip
     """Someone copies the gateway's token and posts poison within every bound the server checks:
     buckets far above the truth (one for an hour the center never had), a batch number 500
     ahead, a snapshot from 10 minutes in the future with 500 waiting. The honest gateway goes on
@@ -314,10 +314,7 @@ def test_a_center_poisoned_with_a_stolen_token_is_purged_and_rebuilt_exactly(ser
     import urllib.request
     from datetime import UTC, datetime
 
-    from click.testing import CliRunner
-
     from server import accounts
-    from server.cli import main
 
     desk = journaled_desk
     sync = a_synced_morning(desk, server, tmp_path, tickets=6, served=2)
@@ -342,10 +339,9 @@ def test_a_center_poisoned_with_a_stolen_token_is_purged_and_rebuilt_exactly(ser
     assert sum(r["issued"] for r in server.rows().values()) > 500
     assert server.snapshot()["taken_at"] > time.time() + 60  # every honest snapshot is discarded
 
-    env = {"HANGCHO_SERVER_DATABASE_URL": server.app.extensions["hangcho.engine"].url.render_as_string(False)}
     since = datetime.fromtimestamp(stolen_at, UTC).isoformat()
     gateway_id = server.token.partition(".")[0]
-    done = CliRunner().invoke(main, ["revoke-gateway", gateway_id, "--purge-since", since], env=env)
+    done = server_cli("revoke-gateway", gateway_id, "--purge-since", since)
     assert done.exit_code == 0, done.output
     assert "will resend its journal from seq" in done.output and "removed " in done.output, done.output
     with server.engine.begin() as conn:
