@@ -191,14 +191,19 @@ def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | Non
     return Outcome("applied", applied)
 
 
+def top_batch(conn: Connection, center: str):
+    """The center's highest batch (its mark): a row with seq and digest, or None."""
+    return conn.execute(select(batches.c.seq, batches.c.digest).where(batches.c.center_id == center)
+                        .order_by(batches.c.seq.desc()).limit(1)).first()  # fmt: skip
+
+
 def _seen(conn: Connection, center: str, seq: int, digest: str) -> Outcome:
     """A seq the server did not take: the same batch again (a duplicate), or a conflict."""
     known = conn.execute(select(batches.c.digest).where(batches.c.center_id == center, batches.c.seq == seq))
     stored = known.scalar_one_or_none()
     if stored == digest:
         return Outcome("duplicate")
-    top_row = conn.execute(select(batches.c.seq, batches.c.digest).where(batches.c.center_id == center)
-                           .order_by(batches.c.seq.desc()).limit(1)).first()  # fmt: skip
+    top_row = top_batch(conn, center)
     top = top_row.seq if top_row else 0
     if top_row is not None and top_row.digest == RESEND_DIGEST:
         return Outcome("conflict", next_seq=top + 1, resend=True, reason=resend_reason(top + 1))

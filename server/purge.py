@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, select, text
 
-from .ingest import RESEND_DIGEST
+from .ingest import RESEND_DIGEST, top_batch
 from .schema import batches, counter_days, gateways, hourly, resend_requests, snapshots
 
 
@@ -77,8 +77,7 @@ def _leave_mark(conn: Connection, center: str, mark: int, now: float) -> int:
 def resend_from(conn: Connection, center: str) -> int | None:
     """The seq a center asked to resend should send from, or None once it has: the mark is no
     longer its highest batch (the request row is then removed)."""
-    top = conn.execute(select(batches.c.seq, batches.c.digest).where(batches.c.center_id == center)
-                       .order_by(batches.c.seq.desc()).limit(1)).first()  # fmt: skip
+    top = top_batch(conn, center)
     if top is not None and top.digest == RESEND_DIGEST:
         return top.seq + 1
     conn.execute(delete(resend_requests).where(resend_requests.c.center_id == center))
