@@ -41,6 +41,7 @@ COUNTER_SUMS = ("service_sum_s", "rating_sum")
 COUNTER_HISTOGRAMS = {"service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
 COUNTER_FIELDS = ("day", "counter", *COUNTER_COUNTS, *COUNTER_SUMS, *COUNTER_HISTOGRAMS)
 
+BATCH_KEYS = frozenset({"version", "center", "seq", "buckets", "counters", "snapshot"})
 MAX_BUCKETS = 500  # per batch: a gateway back from a long outage sends several batches
 # A batch's seq must be above the center's high-water mark (the highest seq the server took,
 # kept for ever) and at most SEQ_WINDOW above it; else 409 with `next_seq`, and the gateway
@@ -138,7 +139,8 @@ def _count(value: Any, where: str) -> int:
     return value
 
 
-def _is_day(value: Any) -> bool:
+def is_day(value: Any) -> bool:
+    """A real date written YYYY-MM-DD and nothing else (Python's fromisoformat also takes 20261123)."""
     if not isinstance(value, str) or not _DAY.fullmatch(value):
         return False
     try:
@@ -204,6 +206,9 @@ def check_batch(body: Any, now: float | None = None) -> dict[str, Any]:
     as a gateway checks what it built, only their form)."""
     if not isinstance(body, dict):
         raise BatchError("body", "must be a JSON object")
+    unknown = set(body) - BATCH_KEYS
+    if unknown:
+        raise BatchError(sorted(str(k) for k in unknown)[0], "unknown field")
     if body.get("version", VERSION) != VERSION:
         raise BatchError("version", f"this server speaks version {VERSION}, got {_shown(body.get('version'))}")
     center = body.get("center")
@@ -218,13 +223,13 @@ def check_batch(body: Any, now: float | None = None) -> dict[str, Any]:
         raise BatchError("seq", reason)
     snapshot = body.get("snapshot")
     if snapshot is not None:
-        _check_snapshot(snapshot, now, None if now is None else _utc_day(now))
+        _check_snapshot(snapshot, now, None if now is None else utc_day(now))
     counters = body.get("counters", [])
     if not isinstance(counters, list) or len(counters) > MAX_BUCKETS:
         raise BatchError("counters", f"must be a list of at most {MAX_BUCKETS} counter-days")
     if counters and seq is None:
         raise BatchError("seq", "a batch with counters needs a seq")
-    today = None if now is None else _utc_day(now)
+    today = None if now is None else utc_day(now)
     checked = [check_bucket(b, f"buckets[{i}]", today) for i, b in enumerate(buckets)]
     per_counter = [check_counter_day(c, f"counters[{i}]", today) for i, c in enumerate(counters)]
     _once(checked, ("day", "hour", "service"), "buckets")
@@ -249,7 +254,7 @@ MAX_TICKETS = 20_000  # in one snapshot: a day's numbers of every service
 
 
 def _checked_day(value: Any, where: str, today: date | None) -> str:
-    if not _is_day(value):
+    if not is_day(value):
         raise BatchError(where, f"must be a date YYYY-MM-DD, got {_shown(value)}")
     if today is not None and not -DAYS_PAST <= (date.fromisoformat(value) - today).days <= 1:
         raise BatchError(where, f"{value} is not within {DAYS_PAST} days before and a day after the server's "
@@ -354,7 +359,7 @@ def _check_place(place: Any, where: str) -> None:
         _int(place["counter"], f"{where}.counter", 1, 999)
 
 
-def _utc_day(now: float) -> date:
+def utc_day(now: float) -> date:
     return datetime.fromtimestamp(now, UTC).date()
 
 

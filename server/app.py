@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, dashboard, i18n, migrations, public, sync_api, web_sessions
+from . import apidoc, auth, dashboard, i18n, migrations, public, sync_api, web_sessions
 from .db import DatabaseTrouble, engine_for, sync_engine_for
 from .settings import Settings, load
 
-OPENAPI = Path(__file__).with_name("openapi.json")
 # Scripts, styles and data only from this server (the pages' words ride in JSON, not inline
 # script); no framing, no <base>, forms post here only.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -60,7 +58,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
 
     @app.get("/api/v1/openapi.json")
     def openapi():
-        return Response(OPENAPI.read_bytes(), mimetype="application/json")
+        return Response(json.dumps(apidoc.served(clock()), ensure_ascii=False), mimetype="application/json")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from . import audit, throttle, web_sessions
 from .accounts import authenticate
-from .i18n import text
+from .i18n import LANGUAGES, text
 
 bp = Blueprint("auth", __name__)
 DEVICE_COOKIE, DEVICE_MAX_AGE_S = "hangcho_device", 365 * 86400
@@ -145,6 +145,7 @@ def logout():
 
 @bp.get("/lang/<code>")
 def set_language(code: str):
-    if code in ("vi", "en"):
-        session["lang"] = code
+    if code not in LANGUAGES:
+        abort(404)
+    session["lang"] = code
     return redirect(same_site(request.args.get("next")))

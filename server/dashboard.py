@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
+from contracts.ids import SERVICE_CODE
+from contracts.sync import is_day
+
 from . import audit, reports
 from .auth import engine, login_required
 from .i18n import text
@@ -30,16 +33,17 @@ def today() -> str:
 
 
 def date_range() -> tuple[str, str]:
-    """`from` and `to` (YYYY-MM-DD) from the query, today by default; 400 when malformed (and, in
-    the JSON API, when given empty; a page's form with an empty box means the default)."""
-    if request.path.startswith("/api/") and "" in (request.args.get("from"), request.args.get("to")):
+    """`from` and `to` (YYYY-MM-DD) from the query: one given, the other defaults to it; neither,
+    today. 400 when malformed (and, in the JSON API, when given empty; a page's form with an empty
+    box means the default)."""
+    given_from, given_to = request.args.get("from"), request.args.get("to")
+    if request.path.startswith("/api/") and "" in (given_from, given_to):
         abort(400, description="from/to, when given, must be dates YYYY-MM-DD, not empty")  # a form's empty box: today
-    day_from, day_to = request.args.get("from") or today(), request.args.get("to") or None
-    day_to = day_to or day_from
-    try:
-        first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
-    except ValueError:
+    day_from = given_from or given_to or today()
+    day_to = given_to or day_from
+    if not (is_day(day_from) and is_day(day_to)):
         abort(400, description="from/to must be dates YYYY-MM-DD")
+    first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
     if last < first or (last - first).days > MAX_DAYS:
         abort(400, description=f"to must be on or after from, at most {MAX_DAYS} days later")
     return first.isoformat(), last.isoformat()
@@ -86,6 +90,8 @@ def center_json(center_id: str):
 @login_required
 def compare_page():
     service = request.args.get("service", "A")
+    if not SERVICE_CODE.fullmatch(service):
+        abort(400, description="service must be one letter A–Z")
     day_from, day_to = date_range()
     with engine().connect() as conn:
         rows = reports.comparison(conn, g.user, service, day_from, day_to, settings())

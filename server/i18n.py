@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import has_request_context, session
 
+LANGUAGES = ("vi", "en")  # the first is the default
 TEXT: dict[str, dict[str, str]] = {
     "title": {"vi": "Giám sát Trung tâm Phục vụ hành chính công", "en": "Public Administrative Service Centers"},
     "login": {"vi": "Đăng nhập", "en": "Log in"},

@@ -11,7 +11,8 @@ import time
 from flask import Blueprint, abort, current_app, jsonify, render_template
 from sqlalchemy import select
 
-from contracts.ids import TICKET
+from contracts.ids import CENTER_ID, TICKET
+from contracts.sync import is_day
 
 from .auth import engine
 from .schema import centers, snapshots
@@ -31,8 +32,8 @@ def _service_of(ticket: object) -> str | None:
 
 def ticket_status(center_id: str, day: str, ticket: str) -> dict:
     match = TICKET.fullmatch(ticket)
-    if match is None:
-        abort(404)
+    if match is None or not CENTER_ID.fullmatch(center_id) or not is_day(day):
+        abort(404)  # not a ticket any center could have printed
     with engine().connect() as conn:
         center = conn.execute(select(centers.c.name).where(centers.c.id == center_id)).scalar_one_or_none()
         snap = conn.execute(select(snapshots).where(snapshots.c.center_id == center_id)).mappings().first()

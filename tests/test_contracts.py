@@ -146,6 +146,31 @@ def test_openapi_patterns_are_the_contracts():
     assert json.dumps("^[A-Z][0-9]{3,4}$") in spec and ids.TICKET.pattern == "([A-Z])([0-9]{3,4})"
 
 
+def test_the_api_document_bounds_are_the_contracts():
+    """server/openapi.json is written by hand; its numbers and field lists are contracts/sync.py's."""
+    from contracts import sync
+
+    schemas = json.loads((ROOT / "server" / "openapi.json").read_text(encoding="utf-8"))["components"]["schemas"]
+    assert schemas["Count"] == {"type": "integer", "minimum": 0, "maximum": sync.MAX_COUNT}
+    for name, fields, hists in (("Bucket", sync.BUCKET_FIELDS, sync.HISTOGRAMS),
+                                ("CounterDay", sync.COUNTER_FIELDS, sync.COUNTER_HISTOGRAMS)):  # fmt: skip
+        props = schemas[name]["properties"]
+        assert list(props) == list(fields) and schemas[name]["additionalProperties"] is False
+        for hist, size in hists.items():
+            assert props[hist]["minItems"] == props[hist]["maxItems"] == size
+    batch = schemas["Batch"]
+    assert set(batch["properties"]) == sync.BATCH_KEYS and batch["additionalProperties"] is False
+    assert batch["properties"]["buckets"]["maxItems"] == batch["properties"]["counters"]["maxItems"] == sync.MAX_BUCKETS
+    assert batch["properties"]["seq"]["maximum"] == sync.MAX_COUNT
+    assert f"{sync.SEQ_WINDOW:,}" in batch["description"] and f"{sync.MAX_BODY_BYTES:,}" in batch["description"]
+    assert f"within {sync.DAYS_PAST} days before" in schemas["SyncDay"]["description"]
+    snapshot = schemas["Snapshot"]
+    assert f"{sync.TAKEN_AT_PAST_S} s" in snapshot["description"]
+    assert f"{sync.TAKEN_AT_AHEAD_S // 60} minutes after" in snapshot["description"]
+    assert snapshot["properties"]["waiting"]["items"]["properties"]["count"]["maximum"] == sync.MAX_TICKETS
+    assert snapshot["properties"]["tickets"]["maxProperties"] == sync.MAX_TICKETS
+
+
 @pytest.mark.parametrize("folder", ["server", "boards", "contracts"])
 def test_server_and_boards_import_nothing_of_the_gateway(folder):
     for path in (ROOT / folder).rglob("*.py"):

@@ -241,3 +241,25 @@ def test_a_tickets_qr_code_can_lead_to_the_server(synced):
     path = urlparse(status_url(config, DAY, "A011")).path
     page = synced.test_client().get(path)
     assert page.status_code == 200 and "Số A011" in page.get_data(as_text=True)
+
+
+def test_what_no_route_takes_is_refused_not_guessed(synced, login):
+    """A date Python's fromisoformat would take but the document does not, a service that is not
+    a letter, a language the pages do not speak, a ticket day that is not a date: each refused."""
+    client = synced.test_client()
+    login(client, "tinh")
+    assert client.get("/api/v1/overview?from=20261123").status_code == 400
+    assert client.get("/api/v1/overview?from=2026-W48-1").status_code == 400
+    assert client.get("/compare?service=AB").status_code == 400
+    assert client.get("/compare?service=<b>").status_code == 400
+    assert client.get("/lang/fr").status_code == 404
+    assert client.get("/c/xa-tan-phu/t/hom-nay/A001.json").status_code == 404
+    assert client.get("/c/Xa Tan Phu/t/2026-11-23/A001.json").status_code == 404
+
+
+def test_one_end_of_a_range_alone_is_that_one_day(synced, login):
+    client = synced.test_client()
+    login(client, "tinh")
+    for query in ("to=2026-11-23", "from=2026-11-23"):
+        answer = client.get(f"/api/v1/overview?{query}").json
+        assert (answer["from"], answer["to"]) == ("2026-11-23", "2026-11-23")

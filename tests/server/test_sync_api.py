@@ -147,6 +147,16 @@ def test_a_revoked_token_is_401_once_the_token_cache_forgets_it(server, post, mo
         (lambda b: b["buckets"][0].update(day="2024-01-01"), "buckets[0].day"),
         (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 0}]), "counters[0].counter"),
         (lambda b: b.update(counters=[{"day": "2026-11-23", "counter": 2, "ratings": [1, 2]}]), "counters[0].ratings"),
+        # the rules a JSON Schema cannot state (server/openapi.json says them in words)
+        (lambda b: b["buckets"].append(bucket(8, "A", 1)), "buckets[2]"),
+        (
+            lambda b: b.update(
+                snapshot=snap() | {"tickets": {"A001": {"state": "waiting", "ahead": 0, "eta_min": [9, 2]}}}
+            ),
+            "snapshot.tickets.'A001'.eta_min",
+        ),
+        (lambda b: b.update(colour="red"), "colour"),  # a batch's own keys are checked too
+        (lambda b: b.update(seq=1.5), "seq"),
     ],
 )
 def test_a_bad_batch_is_400_naming_the_field_and_nothing_is_written(server, post, change, where):
@@ -223,3 +233,36 @@ def test_the_api_document_states_the_snapshot_the_server_takes():
     snapshot = OPENAPI["components"]["schemas"]["Snapshot"]
     assert snapshot["required"] == list(SNAPSHOT_KEYS) and snapshot["additionalProperties"] is False
     jsonschema.Draft202012Validator(snapshot | {"components": OPENAPI["components"]}).validate(snap())
+
+
+def test_a_whole_float_is_the_integer_it_equals(server, post):
+    """JSON has one number type and JSON Schema counts 5.0 as 5: so does the server, and it stores
+    integers (a page never shows "3.0 người")."""
+    body = {"center": "xa-tan-phu", "seq": 1.0, "buckets": [bucket(8, "A", 5.0, wait_hist=[1e0] + [0] * 22)],
+            "snapshot": snap(tickets={"A013": {"state": "waiting", "ahead": 3.0, "eta_min": [2.0, 9]}})}  # fmt: skip
+    r = post(server, body)
+    assert r.status_code == 200 and r.json["seq"] == 1, r.json
+    assert totals(server) == {(8, "A"): 5} and type(totals(server)[(8, "A")]) is int
+    with server.extensions["hangcho.engine"].connect() as conn:
+        row = conn.execute(select(schema.hourly.c.wait_hist)).scalar_one()
+        stored = conn.execute(select(schema.snapshots.c.body)).scalar_one()
+    assert row[0] == 1 and type(row[0]) is int
+    assert stored["tickets"]["A013"] == {"state": "waiting", "ahead": 3, "eta_min": [2, 9]}
+    written = json.dumps(stored["tickets"]["A013"], sort_keys=True)
+    assert written == '{"ahead": 3, "eta_min": [2, 9], "state": "waiting"}'
+
+
+def test_the_served_document_states_todays_days_and_clock(server, post):
+    """GET /api/v1/openapi.json fills in what moves with the clock, and its examples are taken."""
+    from datetime import UTC, datetime, timedelta
+
+    doc = server.test_client().get("/api/v1/openapi.json").json
+    today = datetime.now(UTC).date()
+    days = doc["components"]["schemas"]["SyncDay"]["enum"]
+    assert days[0] == (today - timedelta(days=400)).isoformat() and days[-1] == (today + timedelta(days=1)).isoformat()
+    taken_at = doc["components"]["schemas"]["Snapshot"]["properties"]["taken_at"]
+    assert time.time() - 86_400 < taken_at["minimum"] < time.time() < taken_at["maximum"] <= time.time() + 901
+    examples = doc["paths"]["/api/v1/sync"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    for example in examples.values():
+        assert post(server, example["value"] | {"center": "xa-tan-phu"}).status_code == 200
+    assert totals(server) == {(8, "A"): 12}

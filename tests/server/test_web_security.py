@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from gateway.config import load_center
-from rig.broker import free_port
+from rig.gunicorn import Gunicorn
 from rig.province import Province
 from tests.conftest import SMALL_CENTER_FILE
 
@@ -71,21 +67,8 @@ def test_a_chunked_body_past_the_limit_is_413_under_gunicorn(server_db, tmp_path
     province = Province(server_db, [load_center(SMALL_CENTER_FILE)])  # the center and its token
     token = province.tokens["test"]
     province.close()
-    port = free_port()
-    env = {**os.environ, "HANGCHO_SERVER_DATABASE_URL": server_db, "HANGCHO_SERVER_SECRET_KEY": "t",
-           "HANGCHO_SERVER_INSTANCE": str(tmp_path)}  # fmt: skip
-    gunicorn = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-w", "1", "-b", f"127.0.0.1:{port}",
-                                 "--log-level", "warning", "server.app:create_app()"], env=env)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/api/v1/openapi.json")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and gunicorn.poll() is None, "gunicorn did not start"
-                time.sleep(0.1)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    with Gunicorn(server_db, tmp_path, "t") as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         body = json.dumps({"center": "test", "pad": "x" * 2_000_000}).encode()
         chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
         conn.request("POST", "/api/v1/sync", body=chunks, encode_chunked=True,
@@ -93,9 +76,6 @@ def test_a_chunked_body_past_the_limit_is_413_under_gunicorn(server_db, tmp_path
         r = conn.getresponse()
         raw = r.read()
         assert r.status == 413 and json.loads(raw)["error"] == "too_large", (r.status, raw[:300])
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(15)
 
 
 def test_the_api_answers_as_http_says(server_app, login):
