@@ -52,6 +52,7 @@ FORWARD_TO = {
     "F": "Công an phường",
 }
 DEFAULT_FORWARD = "Ủy ban nhân dân tỉnh"
+PRESSES = 3  # a citizen whose press printed nothing presses again; the key makes it one ticket
 
 
 @dataclass(slots=True)
@@ -163,8 +164,15 @@ class _Day:
         priority = None
         if self.config.priority_classes and self.rng.random() < p.priority_share:
             priority = self.rng.choice(self.config.priority_classes).code
-        d = self.handle(IssueTicket(service, priority, source="kiosk-sim", key=f"sim:{self.day}:{index}"), now)
-        issued = next(e for e in d.events if isinstance(e, TicketIssued))
+        press = IssueTicket(service, priority, source="kiosk-sim", key=f"sim:{self.day}:{index}")
+        issued = None
+        for attempt in range(PRESSES):  # no ticket came out (an ack lost): press again, the same key
+            d = self.handle(press, now + attempt * 2.0)
+            issued = next((e for e in d.events if isinstance(e, TicketIssued)), None)
+            if issued is not None:
+                break
+        if issued is None:
+            return  # the kiosk gave nothing: this person leaves (the demo's log says why)
         if self.rng.random() < p.no_show_share:
             self.no_shows.add(issued.ticket)
         self.wake_idle(now)

@@ -195,3 +195,25 @@ def test_an_unknown_event_type_is_a_clear_error(dispatcher, journal_path):
             list(j.current_day())
     finally:
         j.close()
+
+
+def test_a_press_that_got_no_answer_is_pressed_again_and_makes_one_ticket(demo_center, tmp_path):
+    """The demo's people press through MQTT; an ack lost on the way gave no TicketIssued and the
+    simulated day died (StopIteration). Now the citizen presses again with the same key."""
+    from gateway.dispatch import Decision, IssueTicket
+
+    d = Dispatcher.open(demo_center, tmp_path / "day.db")
+    lost = set()
+
+    def flaky(command, now):
+        decision = d.handle(command, now)
+        if isinstance(command, IssueTicket) and command.key not in lost and len(lost) < 10:
+            lost.add(command.key)  # the first press of ten citizens: issued, but the answer lost
+            return Decision(())
+        return decision
+
+    try:
+        simulate_day(demo_center, flaky, date(2026, 11, 23), Profile(citizens=60), seed=5)
+        assert len(lost) == 10 and len(d.state.tickets) == 60
+    finally:
+        d.close()
