@@ -14,7 +14,6 @@ time; each printed ticket is saved as a picture.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import re
 import secrets
@@ -63,6 +62,7 @@ class Site:
     desk: BoardDesk | None = None
     tickets: int = 0  # pictures saved
     late_s: float = 0.0  # how far behind its simulated clock the people ran, at most (real seconds)
+    crashed: str | None = None  # why its simulated people stopped before the day was over
 
     @property
     def url(self) -> str:
@@ -98,9 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         for t in threads[:-1]:
             while t.is_alive() and not stop.is_set():
                 t.join(0.5)
+        failed = [f"{s.config.id}: {s.crashed}" for s in sites if s.crashed]
         if not stop.is_set():
-            settle(sites, server, day, deadline_s=3 * args.sync_interval + 15)
+            if not settle(sites, server, day, deadline_s=3 * args.sync_interval + 15):
+                failed.append(
+                    "số đã phát, vé đã in và số máy chủ nhận không khớp (issued, printed and on the server differ)"
+                )
             summary(sites, server, day, args.until)
+            for reason in failed:
+                print(f"LỖI: {reason}", file=sys.stderr, flush=True)
+            if failed:
+                stop.set()
+                return 1
             if args.until is None:
                 print("Hệ thống vẫn chạy; nhấn Ctrl-C để dừng. (still running; Ctrl-C to stop)", flush=True)
                 stop.wait()
@@ -198,8 +207,15 @@ def play(site: Site, day: date, clock: ScaledClock, stop: threading.Event, until
             stop.wait(min(left, 0.5))
         raise Stopped
 
-    with contextlib.suppress(Stopped):
+    try:
         simulate_day(site.config, site.desk.handle, day, Profile(citizens=site.citizens), seed, pace)
+    except Stopped:
+        pass
+    except Exception as e:  # the site would freeze with people waiting: say so, and the demo fails
+        site.crashed = f"{type(e).__name__}: {e}"
+        print(f"LỖI [{site.config.id}]: người mô phỏng đã dừng (the simulated people stopped): {site.crashed}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        raise
 
 
 def save_tickets(sites: list[Site], folder: Path, stop: threading.Event) -> None:
@@ -225,7 +241,7 @@ def save_tickets(sites: list[Site], folder: Path, stop: threading.Event) -> None
                 seen[f"{site.config.id}/{d.id}"] = start
 
 
-def settle(sites: list[Site], server: Province, day: date, deadline_s: float) -> None:
+def settle(sites: list[Site], server: Province, day: date, deadline_s: float) -> bool:
     """Wait for what is in flight when the people stop: the last prints (and their pictures)
     and the gateways' last pushes, until every number issued is printed and on the server or
     the deadline passes (the summary then shows what is missing)."""
@@ -233,8 +249,9 @@ def settle(sites: list[Site], server: Province, day: date, deadline_s: float) ->
     while time.monotonic() < deadline:
         on_server = server.issued(day.isoformat())
         if all(s.tickets == s.desk.issued == on_server.get(s.config.id, 0) for s in sites):
-            return
+            return True
         time.sleep(0.5)
+    return False
 
 
 def summary(sites: list[Site], server: Province, day: date, until: str | None) -> None:
