@@ -97,7 +97,10 @@ def _device(username: str) -> str | None:
 def login():
     if request.method == "GET":
         return render_template("login.html", error=None)
-    username, password = request.form.get("username", "").strip(), request.form.get("password", "")
+    # No user name holds a NUL or passes 64 characters; PostgreSQL's text cannot hold a NUL at all,
+    # and the name goes into the throttle's and the audit log's rows.
+    username = request.form.get("username", "").replace("\x00", "").strip()[:64]
+    password = request.form.get("password", "")
     now, device = time.time(), _device(username)
     tried = throttle.keys(username, request.remote_addr, device)
     user = sid = None

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
-from contracts.ids import SERVICE_CODE
+from contracts.ids import CENTER_ID, SERVICE_CODE
 from contracts.sync import is_day
 
 from . import audit, reports
@@ -50,6 +50,8 @@ def date_range() -> tuple[str, str]:
 
 
 def visible_center(center_id: str) -> dict:
+    if not CENTER_ID.fullmatch(center_id):
+        abort(404)  # not an id any center can have (and a NUL PostgreSQL cannot compare)
     with engine().connect() as conn:
         row = conn.execute(select(centers).where(centers.c.id == center_id)).mappings().first()
     if row is None or not g.user.sees(center_id):

@@ -95,3 +95,14 @@ def test_the_api_answers_as_http_says(server_app, login):
     login(client, "tinh")
     assert client.get("/api/v1/overview?from=2026-11-23&to=").status_code == 400
     assert client.get("/compare?from=2026-11-23&to=").status_code == 200  # a form's empty box: the default
+
+
+def test_a_nul_in_a_login_or_a_center_id_is_refused_not_a_500(server_app, login):
+    """Found by the API tester on PostgreSQL, whose text cannot hold a NUL: a user name with one
+    was a 500 (the throttle's row), and so would a center id in a page's path."""
+    client = server_app.test_client()
+    assert login(client, "ti\x00nh", "sai").status_code == 401
+    assert login(client, "x" * 500, "sai").status_code == 401
+    assert login(client, "tinh").status_code == 302
+    assert client.get("/centers/xa-tan-phu%00").status_code == 404
+    assert client.get("/api/v1/centers/xa\x00").status_code == 404
