@@ -60,6 +60,10 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
     def openapi():
         return Response(json.dumps(apidoc.served(clock()), ensure_ascii=False), mimetype="application/json")
 
+    @app.get("/favicon.ico")
+    def favicon():  # what a browser asks for before it reads a page's <link rel="icon">
+        return app.send_static_file("favicon.svg")
+
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         if request.path.startswith("/api/") or request.path.endswith(".json"):

@@ -263,3 +263,10 @@ def test_one_end_of_a_range_alone_is_that_one_day(synced, login):
     for query in ("to=2026-11-23", "from=2026-11-23"):
         answer = client.get(f"/api/v1/overview?{query}").json
         assert (answer["from"], answer["to"]) == ("2026-11-23", "2026-11-23")
+
+
+def test_the_site_has_an_icon(server_app):
+    client = server_app.test_client()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
