@@ -116,3 +116,14 @@ def lang() -> str:
 def text(key: str) -> str:
     entry = TEXT[key]
     return entry.get(lang(), entry["vi"])
+
+
+def number(value: float | int | None, digits: int = 1) -> str:
+    """A figure as the page's language writes it: Vietnamese 19.075 and 78,2; English 19,075 and
+    78.2; "–" for none. The same rule as the pages' script (static/common.js)."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}" if isinstance(value, float) and not value.is_integer() else f"{int(value):,}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.translate(str.maketrans(",.", ".,")) if lang() == "vi" else text

@@ -13,7 +13,7 @@
     const opts = {
       title, width, height: 240,
       scales: {x: {time: false}},
-      axes: [{label: WORDS.hour}, {}],
+      axes: [Dash.hourAxis(WORDS.hour), Dash.valueAxis()],
       series: [{label: WORDS.hour}, ...series.map((label, i) => ({
         label, stroke: ["#0b5cad", "#b42318", "#2f7d32"][i], fill: bars ? "rgba(11,92,173,.25)" : undefined,
         width: 2, paths: bars ? uPlot.paths.bars({size: [0.6, 40]}) : undefined,

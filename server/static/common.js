@@ -2,9 +2,14 @@
 "use strict";
 // The page's words, as JSON in <script id="words"> (no inline script: the CSP allows none).
 window.WORDS = (() => { const el = document.getElementById("words"); return el ? JSON.parse(el.textContent) : {}; })();
+// Numbers as the page's language writes them: Vietnamese 78,2 and 19.075; English 78.2 and 19,075.
+const NUMBERS = new Intl.NumberFormat(document.documentElement.lang === "en" ? "en-GB" : "vi-VN", {maximumFractionDigits: 1});
 const Dash = {
   params() { return new URLSearchParams(location.search); },
-  fmt(v) { return v === null || v === undefined ? "–" : String(v); },
+  fmt(v) { return v === null || v === undefined ? "–" : typeof v === "number" ? NUMBERS.format(v) : String(v); },
+  // A chart's axes: whole hours on x (never 7,2), the page's number format on y.
+  hourAxis(label) { return {label, incrs: [1, 2, 3, 6], values: (u, vals) => vals.map((v) => Number.isInteger(v) ? v + "h" : "")}; },
+  valueAxis() { return {values: (u, vals) => vals.map((v) => NUMBERS.format(v))}; },
   cell(tr, value, cls) { const td = document.createElement("td"); td.textContent = Dash.fmt(value); if (cls) td.className = cls; tr.appendChild(td); return td; },
   bindFilters(form, onChange) {
     const p = Dash.params();

@@ -270,3 +270,14 @@ def test_the_site_has_an_icon(server_app):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
     assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
+
+
+def test_figures_are_written_the_vietnamese_way(synced, login):
+    from server.i18n import number
+
+    assert [number(v) for v in (78.2, 19075, 19075.0, 0.0, None, 5)] == ["78,2", "19.075", "19.075", "0", "–", "5"]
+    client = synced.test_client()
+    login(client, "tinh")
+    page = client.get(f"/compare?service=A&from={DAY}").get_data(as_text=True)
+    figures = re.findall(r"<td>([0-9][0-9.,]*)</td>", page)
+    assert figures and not any(re.fullmatch(r"[0-9]+\.[0-9]", f) for f in figures), figures  # 78,2, never 78.2

@@ -89,6 +89,8 @@ def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tm
     expect(page.locator("#services tbody tr")).to_have_count(2)
     expect(page.locator("#chart-arrivals canvas")).to_have_count(1)  # uPlot, served by the server itself
     expect(page.locator("#live-waiting")).to_contain_text("4")
+    assert page.evaluate("[Dash.fmt(78.2), Dash.fmt(19075), Dash.fmt(null)]") == ["78,2", "19.075", "–"]
+    assert page.evaluate("Dash.hourAxis('h').values(null, [7, 7.2, 7.4, 8])") == ["7h", "", "", "8h"]
     assert refused == []
 
 
@@ -103,3 +105,4 @@ def test_the_dashboard_fits_a_phone(province, browser_page):
     assert overflow <= 0, "the page scrolls sideways; only the tables may"
     page.click("text=English")
     expect(page.locator("h2").first).to_have_text("Centers")
+    assert page.evaluate("[Dash.fmt(78.2), Dash.fmt(19075)]") == ["78.2", "19,075"]
