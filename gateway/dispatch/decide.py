@@ -216,7 +216,8 @@ def _complete(state: State, c: cmd.Complete, now: float) -> tuple[ev.Event, ...]
             raise MalformedCommand("Cần ghi nơi chuyển hồ sơ", "a forwarded outcome needs forwarded_to")
     elif forwarded is not None:
         raise MalformedCommand("Chỉ ghi nơi chuyển khi chuyển hồ sơ", "forwarded_to is only for a forwarded outcome")
-    t = _current(state, c.counter, (SERVING,), ("hoàn tất", "complete"))
+    # From "called" too: a clerk who skips "start" still completes (service time counts from the call).
+    t = _current(state, c.counter, (CALLED, SERVING), ("hoàn tất", "complete"))
     return (ev.TicketCompleted(now, t.id, c.counter, c.outcome, forwarded),)
 
 

@@ -106,12 +106,17 @@ def test_actions_are_the_keypads(console, gateway, boards):
     again = act(console, csrf, "next", "00000000000000a2")  # a double click: the same answer, no second call
     assert again.get_json() == called
     assert console.get("/console/state").get_json()["ticket"] == "A001"
-    refused = act(console, csrf, "complete", "00000000000000a3")
-    assert refused.status_code == 409 and refused.get_json()["error"] == "illegal_transition"
-    assert act(console, csrf, "start", "00000000000000a4").get_json()["ok"]
+    # call → complete, without "start" (an untrained clerk's way): service time counts from the call
     done = act(console, csrf, "complete", "00000000000000a5", outcome="forwarded", forwarded_to="Sở Tư pháp")
     assert done.get_json()["ok"]
     assert gateway.dispatcher.state.tickets["A001"].forwarded_to == "Sở Tư pháp"
+    refused = act(console, csrf, "start", "00000000000000a3")  # nobody at the counter now
+    assert refused.status_code == 409 and refused.get_json()["error"] == "illegal_transition"
+    kiosk.ack_for(kiosk.press(button=0))
+    assert act(console, csrf, "next", "00000000000000a6").get_json()["ticket"] == "A002"
+    assert act(console, csrf, "start", "00000000000000a7").get_json()["ok"]  # the full way still works
+    assert act(console, csrf, "complete", "00000000000000a8").get_json()["ok"]
+    assert gateway.dispatcher.state.tickets["A002"].started_at is not None
 
 
 def test_no_action_without_session_or_csrf(console):

@@ -238,7 +238,7 @@ class DispatchMachine(RuleBasedStateMachine):
 
     @rule(number=COUNTERS, outcome=st.sampled_from(["resolved", "forwarded", "returned"]))
     def complete(self, number, outcome):
-        t = self.model.current(number, "serving")
+        t = self.model.current(number, "called", "serving")  # from "called" too: no separate start needed
         to = "Sở Tư pháp" if outcome == "forwarded" else None
         assert (self.run(d.Complete(number, outcome, to)) is not None) == (t is not None)
         if t:

@@ -112,11 +112,16 @@ def test_start_and_complete_with_each_outcome(desk):
     assert desk.state.stats["A"].served == 3
 
 
-def test_complete_needs_serving_and_a_valid_outcome(desk):
+def test_complete_needs_a_ticket_at_the_counter_and_a_valid_outcome(desk):
+    with pytest.raises(err.IllegalTransition, match="hoàn tất"):
+        desk(Complete(1))  # nobody called
     desk.issue("A")
     desk.call(1)
-    with pytest.raises(err.IllegalTransition, match="hoàn tất"):
-        desk(Complete(1))
+    desk(Complete(1))  # called, not started: completes (an untrained clerk skips "start")
+    t = desk.state.tickets["A001"]
+    assert t.state == "done" and t.started_at is None and t.served_by == 1
+    desk.issue("A")
+    desk.call(1)
     desk(StartService(1))
     with pytest.raises(err.MalformedCommand, match="outcome"):
         desk(Complete(1, "finished"))
