@@ -13,17 +13,18 @@ from a higher seq, so no batch can roll a value back.
 from __future__ import annotations
 
 import hashlib
-import json
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import orjson
+from psycopg import RawCursor
 from sqlalchemy import JSON, Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, COUNTER_HISTOGRAMS, HISTOGRAMS, SEQ_WINDOW
+from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, SEQ_WINDOW
 
 from .schema import batches, counter_days, hourly, snapshots
 
@@ -99,75 +100,68 @@ def _recordset(table, fields: tuple[str, ...]) -> str:
     return "x(" + ", ".join(f"{f} {kinds[f]}" for f in fields) + ")"
 
 
-def _rows_cte(name: str, table, fields: tuple[str, ...], key: str, defaults: dict[str, int]) -> str:
-    """Upsert the rows of the body's `key` list (checked already), newest seq wins; a field the
-    gateway left out takes its default (0, or a histogram of zeros)."""
+def _rows_cte(name: str, table, fields: tuple[str, ...], rows: str) -> str:
+    """Upsert the checked rows in parameter `rows` (a JSON list, every field there: check_batch
+    filled in the defaults), newest seq wins."""
     keys = [c.name for c in table.primary_key.columns]
     values = [f for f in fields if f not in _KEYS]
     cols = ", ".join(["center_id", "seq", *_WRITER, *fields])
-
-    def pick(f: str) -> str:
-        if f in defaults:
-            return f"COALESCE(x.{f}, CAST('{json.dumps([0] * defaults[f])}' AS json))"
-        return f"x.{f}" if f in _KEYS else f"COALESCE(x.{f}, 0)"
-
     sets = ", ".join(f"{f} = excluded.{f}" for f in ("seq", *_WRITER, *values))
-    return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT :center, :seq, CAST(:gateway AS varchar), "
-            "CAST(:now AS double precision), "
-            f"{', '.join(map(pick, fields))} "
-            f"FROM jsonb_to_recordset((SELECT j->'{key}' FROM b)) AS {_recordset(table, fields)} "
-            f"WHERE EXISTS (SELECT 1 FROM claim) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
-            f"WHERE {table.name}.seq < excluded.seq RETURNING 1)")  # fmt: skip
+    return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT CAST(:center AS varchar), {_SEQ}, "
+            f"CAST(:gateway AS varchar), CAST(:now AS double precision), {', '.join(f'x.{f}' for f in fields)} "
+            f"FROM json_to_recordset(CAST(:{rows} AS json)) AS {_recordset(table, fields)} "
+            f"WHERE EXISTS (SELECT FROM claim) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
+            f"WHERE {table.name}.seq < excluded.seq)")  # fmt: skip
+
+
+# The PostgreSQL statement's parameters, in the order of its $1, $2, …
+_PARAMS = ("center", "seq", "digest", "now", "n", "gateway", "window", "buckets", "counters", "snapshot", "taken_at")
 
 
 @lru_cache(maxsize=1)
-def _postgres_batch():
+def _postgres_batch() -> str:
     """The whole batch in one statement (data-modifying CTEs): one round trip, atomic by itself.
-    The body goes over as the gateway sent it (checked in Python first) and PostgreSQL takes it
-    apart: no re-serialising. Rows and the snapshot are written only if the batch's (center,
-    seq) was claimed just now."""
-    snap = "(SELECT j->'snapshot' FROM b)"
-    return text(
-        "WITH b AS (SELECT CAST(:body AS jsonb) AS j), "
-        f"claim AS ({CLAIM}), "
-        + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets", HISTOGRAMS)
+    The checked buckets, counter-days and snapshot go over as JSON parameters, and the rows and
+    the snapshot are written only if the batch's (center, seq) was claimed just now. Written with
+    PostgreSQL's own placeholders ($1, …, run through psycopg's RawCursor): psycopg sends the text
+    as it is, with no placeholders to find in it on every call, and prepares it once per
+    connection (its `prepare_threshold`), so PostgreSQL plans it once."""
+    sql = (
+        f"WITH claim AS ({CLAIM}), "
+        + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets")
         + ", "
-        + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters", COUNTER_HISTOGRAMS)
+        + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters")
         + ", "
-        f"s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body, gateway_id) "
-        f"SELECT :center, CAST({snap}->>'taken_at' AS float8), :now, CAST({snap} AS json), CAST(:gateway AS varchar) "
-        f"WHERE jsonb_typeof({snap}) = 'object' AND EXISTS (SELECT 1 FROM claim) "
+        "s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body, gateway_id) "
+        "SELECT CAST(:center AS varchar), CAST(:taken_at AS double precision), CAST(:now AS double precision), "
+        "CAST(:snapshot AS json), CAST(:gateway AS varchar) "
+        "WHERE CAST(:taken_at AS double precision) IS NOT NULL AND EXISTS (SELECT FROM claim) "
         "ON CONFLICT (center_id) DO UPDATE SET taken_at = excluded.taken_at, received_at = excluded.received_at, "
-        "body = excluded.body, gateway_id = excluded.gateway_id "
-        "WHERE snapshots.taken_at < excluded.taken_at RETURNING 1) "
-        "SELECT EXISTS (SELECT 1 FROM claim)"
+        "body = excluded.body, gateway_id = excluded.gateway_id WHERE snapshots.taken_at < excluded.taken_at) "
+        "SELECT EXISTS (SELECT FROM claim)"
     )
+    return re.sub(r"(?<![:\w]):([a-z_]+)\b", lambda m: f"${_PARAMS.index(m[1]) + 1}", sql)
 
 
-def _ingest_postgres(conn: Connection, batch: dict[str, Any], raw: bytes, digest: str, now: float,
-                     gateway: str | None) -> bool:  # fmt: skip
-    params = {"center": batch["center"], "seq": batch["seq"], "digest": digest, "now": now, "gateway": gateway,
-              "n": len(batch["buckets"]), "body": raw.decode(), "window": SEQ_WINDOW}  # fmt: skip
+def _ingest_postgres(conn: Connection, batch: dict[str, Any], digest: str, now: float, gateway: str | None) -> bool:
+    snapshot = batch["snapshot"]
+    params = (batch["center"], batch["seq"], digest, now, len(batch["buckets"]), gateway, SEQ_WINDOW,
+              orjson.dumps(batch["buckets"]).decode(), orjson.dumps(batch["counters"]).decode(),
+              None if snapshot is None else orjson.dumps(snapshot).decode(),
+              None if snapshot is None else snapshot["taken_at"])  # fmt: skip
     # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself.
-    sql = _compiled(conn.dialect)
-    with conn.connection.driver_connection.cursor() as cur:
-        return cur.execute(sql, params).fetchone()[0]
+    with RawCursor(conn.connection.driver_connection) as cur:
+        return cur.execute(_postgres_batch(), params).fetchone()[0]
 
 
-@lru_cache(maxsize=1)
-def _compiled(dialect) -> str:
-    return str(_postgres_batch().compile(dialect=dialect))
-
-
-def ingest(conn: Connection, batch: dict[str, Any], raw: bytes, now: float | None = None,
-           gateway: str | None = None) -> Outcome:  # fmt: skip
-    """Apply a batch: `batch` is what contracts.sync.check_batch made of `raw`, the body as sent,
-    by the credential `gateway` (its id, recorded on every row written). On PostgreSQL one
-    statement, on SQLite a few inside the caller's transaction."""
+def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None, gateway: str | None = None) -> Outcome:
+    """Apply a batch, what contracts.sync.check_batch made of the body, sent by the credential
+    `gateway` (its id, recorded on every row written). On PostgreSQL one statement, on SQLite a
+    few inside the caller's transaction."""
     now = time.time() if now is None else now
     if conn.dialect.name == "postgresql" and batch["seq"] is not None:
         digest = batch_digest(batch)
-        if not _ingest_postgres(conn, batch, raw, digest, now, gateway):
+        if not _ingest_postgres(conn, batch, digest, now, gateway):
             return _seen(conn, batch["center"], batch["seq"], digest)
         return Outcome("applied", len(batch["buckets"]) + len(batch["counters"]))
     statements = _statements(conn.dialect.name)

@@ -58,9 +58,9 @@ def ok(body: dict[str, Any]) -> Response:
 
 
 def _holds_nul(raw: bytes) -> bool:
-    """Whether a string of the body holds a NUL character (\\u0000): PostgreSQL's jsonb, which gets
-    the whole body, cannot store one, so both databases refuse it. `\\\\u0000` is a backslash
-    followed by the text u0000, not a NUL."""
+    """Whether a string of the body holds a NUL character (\\u0000): PostgreSQL cannot store one in
+    a text column nor read one out of JSON as text, so both databases refuse it. `\\\\u0000` is a
+    backslash followed by the text u0000, not a NUL."""
     at = raw.find(b"\\u0000")
     while at != -1:
         start = at
@@ -146,7 +146,7 @@ def sync() -> Response:
             if first is not None:
                 return error(409, "seq_conflict", resend_reason(first), "seq", next_seq=first, resend=True)
             tokens.resend.discard(center)
-        outcome = ingest(conn, batch, raw, gateway=token.partition(".")[0])
+        outcome = ingest(conn, batch, gateway=token.partition(".")[0])
     if outcome.status == "conflict":
         resend = {"resend": True} if outcome.resend else {}
         return error(409, "seq_conflict", outcome.reason, "seq", next_seq=outcome.next_seq, **resend)
