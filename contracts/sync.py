@@ -302,7 +302,9 @@ SNAPSHOT_KEYS = ("taken_at", "day", "waiting", "counters", "devices", "alerts", 
 
 
 def _check_snapshot(snapshot: Any, now: float | None, today: date | None) -> None:
-    """The snapshot whole, or BatchError naming the first path that is wrong."""
+    """The snapshot whole, or BatchError naming the first path that is wrong. Each item is first
+    put to a quick test of the usual, right case (`_waiting_ok` …), which runs on every sync;
+    only an item that fails it goes through the checks that build its path and say the reason."""
     _keys(snapshot, "snapshot", SNAPSHOT_KEYS)
     taken_at = snapshot["taken_at"]
     if type(taken_at) not in (int, float) or not 0 < taken_at < 1e11:
@@ -313,34 +315,47 @@ def _check_snapshot(snapshot: Any, now: float | None, today: date | None) -> Non
         raise BatchError("snapshot.taken_at", reason)
     _checked_day(snapshot["day"], "snapshot.day", today)
     for i, w in enumerate(_list(snapshot["waiting"], "snapshot.waiting", 26)):
-        where = f"snapshot.waiting[{i}]"
-        _keys(w, where, ("service", "name", "count", "longest_wait_s"))
-        _text(w["service"], f"{where}.service", 1, ids.SERVICE_CODE)
-        _text(w["name"], f"{where}.name")
-        _int(w["count"], f"{where}.count", 0, MAX_TICKETS)
-        _int(w["longest_wait_s"], f"{where}.longest_wait_s", 0, MAX_COUNT)
+        if not _waiting_ok(w):
+            _check_waiting(w, f"snapshot.waiting[{i}]")
     for i, c in enumerate(_list(snapshot["counters"], "snapshot.counters", 999)):
-        where = f"snapshot.counters[{i}]"
-        _keys(c, where, ("counter", "status", "ticket"))
-        _int(c["counter"], f"{where}.counter", 1, 999)
-        _text(c["status"], f"{where}.status", 8, allowed=COUNTER_STATUSES)
-        if c["ticket"] is not None:
-            _text(c["ticket"], f"{where}.ticket", 5, ids.TICKET)
+        if not _counter_ok(c):
+            _check_counter(c, f"snapshot.counters[{i}]")
     devices = _keys(snapshot["devices"], "snapshot.devices", ("online", "total"))
     _int(devices["online"], "snapshot.devices.online", 0, _int(devices["total"], "snapshot.devices.total", 0, 9999))
     for i, a in enumerate(_list(snapshot["alerts"], "snapshot.alerts", 1000)):
-        where = f"snapshot.alerts[{i}]"
-        _keys(a, where, ("device", "kind", "message"))
-        _text(a["device"], f"{where}.device", 32, ids.DEVICE_ID)
-        _text(a["kind"], f"{where}.kind", 32, ids.PRIORITY_CLASS)
-        _text(a["message"], f"{where}.message", 2 * MAX_NAME)
+        if not _alert_ok(a):
+            _check_alert(a, f"snapshot.alerts[{i}]")
     tickets = snapshot["tickets"]
     if not isinstance(tickets, dict) or len(tickets) > MAX_TICKETS:
         raise BatchError("snapshot.tickets", f"must be an object of at most {MAX_TICKETS} ticket → place")
     for ticket, place in tickets.items():
-        where = f"snapshot.tickets.{_shown(ticket)}"
-        _text(ticket, where, 5, ids.TICKET)
-        _check_place(place, where)
+        if not (type(ticket) is str and _TICKET(ticket) and _place_ok(place)):
+            where = f"snapshot.tickets.{_shown(ticket)}"
+            _text(ticket, where, 5, ids.TICKET)
+            _check_place(place, where)
+
+
+def _check_waiting(w: Any, where: str) -> None:
+    _keys(w, where, ("service", "name", "count", "longest_wait_s"))
+    _text(w["service"], f"{where}.service", 1, ids.SERVICE_CODE)
+    _text(w["name"], f"{where}.name")
+    _int(w["count"], f"{where}.count", 0, MAX_TICKETS)
+    _int(w["longest_wait_s"], f"{where}.longest_wait_s", 0, MAX_COUNT)
+
+
+def _check_counter(c: Any, where: str) -> None:
+    _keys(c, where, ("counter", "status", "ticket"))
+    _int(c["counter"], f"{where}.counter", 1, 999)
+    _text(c["status"], f"{where}.status", 8, allowed=COUNTER_STATUSES)
+    if c["ticket"] is not None:
+        _text(c["ticket"], f"{where}.ticket", 5, ids.TICKET)
+
+
+def _check_alert(a: Any, where: str) -> None:
+    _keys(a, where, ("device", "kind", "message"))
+    _text(a["device"], f"{where}.device", 32, ids.DEVICE_ID)
+    _text(a["kind"], f"{where}.kind", 32, ids.PRIORITY_CLASS)
+    _text(a["message"], f"{where}.message", 2 * MAX_NAME)
 
 
 def _check_place(place: Any, where: str) -> None:
@@ -357,6 +372,44 @@ def _check_place(place: Any, where: str) -> None:
         _keys(place, where, ("state", "counter"))
         _text(state, f"{where}.state", 8, allowed=TICKET_STATES)
         _int(place["counter"], f"{where}.counter", 1, 999)
+
+
+# The quick tests: True only for what the _check_ function beside each takes (a False costs only
+# the slower way to the same verdict). tests/server/test_sync_api.py holds them to that.
+_TICKET, _SERVICE = ids.TICKET.fullmatch, ids.SERVICE_CODE.fullmatch
+_DEVICE, _KIND = ids.DEVICE_ID.fullmatch, ids.PRIORITY_CLASS.fullmatch
+
+
+def _waiting_ok(w: Any) -> bool:
+    return (type(w) is dict and len(w) == 4 and type(s := w.get("service")) is str and _SERVICE(s) is not None
+            and type(name := w.get("name")) is str and len(name) <= MAX_NAME
+            and type(n := w.get("count")) is int and 0 <= n <= MAX_TICKETS
+            and type(n := w.get("longest_wait_s")) is int and 0 <= n <= MAX_COUNT)  # fmt: skip
+
+
+def _counter_ok(c: Any) -> bool:
+    return (type(c) is dict and len(c) == 3 and type(n := c.get("counter")) is int and 1 <= n <= 999
+            and c.get("status") in COUNTER_STATUSES and "ticket" in c
+            and ((t := c["ticket"]) is None or (type(t) is str and _TICKET(t) is not None)))  # fmt: skip
+
+
+def _alert_ok(a: Any) -> bool:
+    return (type(a) is dict and len(a) == 3 and type(d := a.get("device")) is str and len(d) <= 32
+            and _DEVICE(d) is not None and type(k := a.get("kind")) is str and len(k) <= 32 and _KIND(k) is not None
+            and type(m := a.get("message")) is str and len(m) <= 2 * MAX_NAME)  # fmt: skip
+
+
+def _place_ok(p: Any) -> bool:
+    if type(p) is not dict:
+        return False
+    if p.get("state") != "waiting":
+        return (p.get("state") in ("called", "serving") and len(p) == 2 and type(n := p.get("counter")) is int
+                and 1 <= n <= 999)  # fmt: skip
+    if len(p) != 3 or type(n := p.get("ahead")) is not int or not 0 <= n <= MAX_TICKETS or "eta_min" not in p:
+        return False
+    eta = p["eta_min"]
+    return eta is None or (type(eta) is list and len(eta) == 2 and type(eta[0]) is int and type(eta[1]) is int
+                           and 0 <= eta[0] <= eta[1] <= 2 * 1440)  # fmt: skip
 
 
 def utc_day(now: float) -> date:

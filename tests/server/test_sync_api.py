@@ -8,9 +8,12 @@ import time
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from contracts.sync import SEQ_WINDOW, empty_bucket, empty_snapshot
+from contracts import sync as sync_contract
+from contracts.sync import SEQ_WINDOW, BatchError, empty_bucket, empty_snapshot
 from server import accounts, schema
 
 
@@ -266,3 +269,66 @@ def test_the_served_document_states_todays_days_and_clock(server, post):
     for example in examples.values():
         assert post(server, example["value"] | {"center": "xa-tan-phu"}).status_code == 200
     assert totals(server) == {(8, "A"): 12}
+
+
+# Values a snapshot item's field may hold: right ones, and ones just off (a wrong type, a bound
+# passed by one, a pattern missed by a character).
+_VALUES = [None, True, False, -1, 0, 1, 998, 999, 1000, 2880, 2881, 20_000, 20_001, 2**31 - 1, 2**31, 1.0, "", "A",
+           "a", "AB", "A001", "A0001", "A00011", "a001", "kiosk-2", "paper_low", "Kiosk", "x" * 32, "x" * 33, "-kiosk",
+           "open", "paused", "closed", "Open", "waiting", "called", "serving", "gone", "Chứng thực", "x" * 200,
+           "x" * 201, "x" * 400, "x" * 401, [], [5], [5, 15], [15, 5], [0, 2880], [0, 2881], [-1, 5], ["5", 15],
+           [True, 5], [5, True], [5, 15.0], [5, None], [5, 15, 20], {}]  # fmt: skip
+_GOOD = [
+    {"service": "A", "name": "Chứng thực", "count": 3, "longest_wait_s": 600},
+    {"counter": 1, "status": "open", "ticket": "A001"},
+    {"counter": 999, "status": "closed", "ticket": None},
+    {"device": "kiosk-2", "kind": "paper_low", "message": "Máy in sắp hết giấy"},
+    {"state": "waiting", "ahead": 0, "eta_min": [5, 15]},
+    {"state": "waiting", "ahead": 20_000, "eta_min": None},
+    {"state": "called", "counter": 3},
+    {"state": "serving", "counter": 999},
+]
+_QUICK = [
+    (sync_contract._waiting_ok, lambda w: sync_contract._check_waiting(w, "w")),
+    (sync_contract._counter_ok, lambda c: sync_contract._check_counter(c, "c")),
+    (sync_contract._alert_ok, lambda a: sync_contract._check_alert(a, "a")),
+    (sync_contract._place_ok, lambda p: sync_contract._check_place(p, "p")),
+]
+
+
+def _verdict(check, item) -> bool:
+    try:
+        check(item)
+    except BatchError:
+        return False
+    return True
+
+
+def _near(good: dict) -> list:
+    """`good` with one field changed to each of _VALUES, one left out (or in place of another), one
+    added, or not an object."""
+    near = [good | {k: v} for k in good for v in _VALUES]
+    for k in good:
+        near += [{x: v for x, v in good.items() if x != k}, {x: v for x, v in good.items() if x != k} | {"extra": 1}]
+    return [*near, good | {"extra": 1}, *_VALUES]
+
+
+@pytest.mark.parametrize("quick, check", _QUICK)
+def test_the_quick_snapshot_tests_take_exactly_what_the_full_checks_take(quick, check):
+    """contracts/sync.py puts each snapshot item to a quick test first and gives only the ones it
+    fails to the full check, which names the reason: the quick test must never take an item the
+    full check refuses (it would be stored unchecked), and should take every one it accepts (or
+    the sync pays the slow way for it). Every item one change away from a right one, and a sample
+    of those two changes away."""
+    for item in [n for good in _GOOD for n in _near(good)]:
+        assert quick(item) == _verdict(check, item), item
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.sampled_from(_GOOD), st.data())
+    def twice(good, data):
+        item = data.draw(st.sampled_from(_near(good)))
+        if isinstance(item, dict) and item:
+            item = item | {data.draw(st.sampled_from(list(item))): data.draw(st.sampled_from(_VALUES))}
+        assert quick(item) == _verdict(check, item), item
+
+    twice()
