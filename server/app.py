@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,12 +27,24 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, left unopened for the sync API: a gateway sends its token,
+    never a cookie, and reading one on every batch would cost a signer for nothing (the request
+    gets Flask's null session, which nothing on that path writes)."""
+
+    def open_session(self, app, request):
+        if request.path == sync_api.SYNC_PATH:
+            return None
+        return super().open_session(app, request)
+
+
 def create_app(settings: Settings | None = None, migrate: bool = True, clock: Callable[[], float] = time.time) -> Flask:
     """`gunicorn 'server.app:create_app()'` in production; settings from file and environment.
     `clock` is the server's (a simulated day's in the demo and the fault tests): it bounds the
     days and `taken_at` a gateway may send."""
     settings = settings or load()
     app = Flask(__name__)
+    app.session_interface = CookieSessions()
     app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.cookies_secure,
                       PERMANENT_SESSION_LIFETIME=web_sessions.ABSOLUTE_S, MAX_CONTENT_LENGTH=2_000_000,

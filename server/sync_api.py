@@ -17,6 +17,7 @@ from .ingest import ingest, resend_reason
 from .purge import resend_from, resend_requested
 
 bp = Blueprint("sync", __name__, url_prefix="/api/v1")
+SYNC_PATH = "/api/v1/sync"
 TOKEN_TTL_S = 30.0
 
 
@@ -54,7 +55,11 @@ def unauthorized(reason: str) -> Response:
 
 
 def ok(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), 200, mimetype="application/json")
+    return Response(orjson.dumps(body), 200, mimetype="application/json")
+
+
+def too_large() -> Response:
+    return error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
 
 
 def _holds_nul(raw: bytes) -> bool:
@@ -116,13 +121,12 @@ def sync() -> Response:
     if request.mimetype != "application/json":
         return error(415, "unsupported_media_type", f"a batch is JSON: send Content-Type: application/json, not "
                      f"{request.content_type or 'none'!r}", "Content-Type")  # fmt: skip
-    too_large = error(413, "too_large", f"a batch is at most {MAX_BODY_BYTES} bytes; send fewer buckets")
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        return too_large
+        return too_large()
     # Read at most one byte past the limit: a chunked body says no length, and must hold to it too.
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        return too_large
+        return too_large()
     engine = current_app.extensions["hangcho.sync_engine"]
     with _connection(engine) as conn:
         token = auth.removeprefix("Bearer ").strip()
