@@ -5,8 +5,8 @@ snapshot (6 services, 8 counters, 25 tickets) with the 2 hourly buckets and the 
 10-second sync usually carries, about 4 KB. Each request opens its own connection, as a gateway
 does. Figures: server_sync_rps_sqlite, server_sync_rps_postgres, server_sync_p99_ms (PostgreSQL),
 and the floor server_noop_rps (bench/noop_app.py: the same workers and load, an endpoint that
-only reads and parses the body) with server_sync_postgres_share_of_noop_pct (target ≥ 40).
-Run alone with `python -m bench.server_sync`.
+only reads and parses the body) with server_sync_postgres_share_of_noop_pct (target ≥ 40), the
+three servers running side by side and measured in turns. Run alone with `python -m bench.server_sync`.
 """
 
 from __future__ import annotations
@@ -131,7 +131,10 @@ async def _load(port: int, gateways: list[tuple[str, str]], seconds: float,
     return round(len(latencies) / (time.perf_counter() - started)), latencies, errors
 
 
-def _gunicorn(url: str, port: int, instance: Path, app: str = "server.app:create_app()") -> subprocess.Popen:
+SERVER_APP = "server.app:create_app()"
+
+
+def _gunicorn(url: str, port: int, instance: Path, app: str = SERVER_APP) -> subprocess.Popen:
     env = {**os.environ, "HANGCHO_SERVER_DATABASE_URL": url, "HANGCHO_SERVER_SECRET_KEY": "bench",
            "HANGCHO_SERVER_INSTANCE": str(instance)}  # fmt: skip
     gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -149,26 +152,40 @@ def _gunicorn(url: str, port: int, instance: Path, app: str = "server.app:create
     raise RuntimeError("gunicorn did not start")
 
 
-def measure(url: str, rounds: int = 3, app: str = "server.app:create_app()") -> dict[str, float]:
+def measure(targets: dict[str, tuple[str, str]], rounds: int = 3) -> dict[str, dict[str, float]]:
+    """Each target (name: database URL and app) under its own gunicorn, all started first; then
+    their rounds take turns (the floor's, SQLite's, PostgreSQL's, the floor's again …), so that
+    on a machine shared with other work each meets the same weather, and the share of the floor
+    compares figures measured minutes, not seconds, apart no more. An idle gunicorn costs
+    nothing to the one measured beside it."""
     folder = Path(tempfile.mkdtemp(prefix="bench-server-"))
-    gateways = _prepare(url)
-    port = _free_port()
-    proc = _gunicorn(url, port, folder, app)
+    running: dict[str, tuple[list[tuple[str, str]], int, dict[str, int]]] = {}
+    procs: list[subprocess.Popen] = []
     try:
-        seqs = dict.fromkeys((c for c, _ in gateways), 0)
-        asyncio.run(_load(port, gateways, 2.0, seqs))  # warm up
-        rates, p99s, errors = [], [], 0
+        for name, (url, app) in targets.items():
+            gateways = _prepare(url)
+            port = _free_port()
+            procs.append(_gunicorn(url, port, folder, app))
+            running[name] = (gateways, port, dict.fromkeys((c for c, _ in gateways), 0))
+        for gateways, port, seqs in running.values():
+            asyncio.run(_load(port, gateways, 2.0, seqs))  # warm up
+        rates: dict[str, list[int]] = {name: [] for name in running}
+        p99s: dict[str, list[float]] = {name: [] for name in running}
+        errors = 0
         for _ in range(rounds):
-            rate, latencies, failed = asyncio.run(_load(port, gateways, SECONDS, seqs))
-            rates.append(rate)
-            p99s.append(statistics.quantiles(latencies, n=100)[98] * 1000)
-            errors += failed
+            for name, (gateways, port, seqs) in running.items():
+                rate, latencies, failed = asyncio.run(_load(port, gateways, SECONDS, seqs))
+                rates[name].append(rate)
+                p99s[name].append(statistics.quantiles(latencies, n=100)[98] * 1000)
+                errors += failed
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=30)
     if errors:
         raise RuntimeError(f"{errors} sync requests failed during the benchmark")
-    return {"rps": statistics.median(rates), "p99_ms": statistics.median(p99s)}
+    return {name: {"rps": statistics.median(rates[name]), "p99_ms": statistics.median(p99s[name])} for name in running}
 
 
 def _postgres_url() -> tuple[str, str]:
@@ -190,13 +207,14 @@ def _drop(name: str) -> None:
 
 def figures() -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="bench-sqlite-"))
-    noop = measure(f"sqlite:///{folder / 'noop.db'}", app="bench.noop_app:app")
-    sqlite = measure(f"sqlite:///{folder / 'server.db'}")
     url, name = _postgres_url()
     try:
-        postgres = measure(url)
+        m = measure({"noop": (f"sqlite:///{folder / 'noop.db'}", "bench.noop_app:app"),
+                     "sqlite": (f"sqlite:///{folder / 'server.db'}", SERVER_APP),
+                     "postgres": (url, SERVER_APP)})  # fmt: skip
     finally:
         _drop(name)
+    noop, sqlite, postgres = m["noop"], m["sqlite"], m["postgres"]
     return {"server_noop_rps": noop["rps"], "server_noop_p99_ms": noop["p99_ms"],
             "server_sync_rps_sqlite": sqlite["rps"], "server_sync_sqlite_p99_ms": sqlite["p99_ms"],
             "server_sync_rps_postgres": postgres["rps"], "server_sync_p99_ms": postgres["p99_ms"],
