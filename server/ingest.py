@@ -52,15 +52,16 @@ def resend_reason(first: int) -> str:
     )
 
 
-# A batch's (center, seq) is claimed only above the center's mark and within the window. The
-# casts tell PostgreSQL each parameter's type (SQLite reads them as its type affinities).
-_TOP = "(SELECT COALESCE(max(seq), 0) FROM sync_batches WHERE center_id = CAST(:center AS varchar))"
+# A batch's (center, seq) is claimed only above the center's mark and within the window (the
+# mark read once, in FROM: in the WHERE, BETWEEN would look it up twice). The casts tell
+# PostgreSQL each parameter's type (SQLite reads them as its type affinities).
+_TOP = "(SELECT COALESCE(max(seq), 0) AS top FROM sync_batches WHERE center_id = CAST(:center AS varchar)) AS mark"
 _SEQ = "CAST(:seq AS integer)"
 CLAIM = (
     "INSERT INTO sync_batches (center_id, seq, digest, received_at, buckets, gateway_id) "
     f"SELECT CAST(:center AS varchar), {_SEQ}, CAST(:digest AS varchar), CAST(:now AS double precision), "
-    f"CAST(:n AS integer), CAST(:gateway AS varchar) WHERE {_SEQ} - {_TOP} BETWEEN 1 AND CAST(:window AS integer) "
-    "ON CONFLICT DO NOTHING RETURNING seq"
+    f"CAST(:n AS integer), CAST(:gateway AS varchar) FROM {_TOP} "
+    f"WHERE {_SEQ} - mark.top BETWEEN 1 AND CAST(:window AS integer) ON CONFLICT DO NOTHING RETURNING seq"
 )
 
 
@@ -149,9 +150,13 @@ def _ingest_postgres(conn: Connection, batch: dict[str, Any], digest: str, now: 
               orjson.dumps(batch["buckets"]).decode(), orjson.dumps(batch["counters"]).decode(),
               None if snapshot is None else orjson.dumps(snapshot).decode(),
               None if snapshot is None else snapshot["taken_at"])  # fmt: skip
-    # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself.
-    with RawCursor(conn.connection.driver_connection) as cur:
-        return cur.execute(_postgres_batch(), params).fetchone()[0]
+    # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself. One
+    # cursor per database connection, kept with it (SQLAlchemy clears `info` when it replaces one).
+    info = conn.connection.info
+    cur = info.get("hangcho.sync_cursor")
+    if cur is None:
+        cur = info["hangcho.sync_cursor"] = RawCursor(conn.connection.driver_connection)
+    return cur.execute(_postgres_batch(), params).fetchone()[0]
 
 
 def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None, gateway: str | None = None) -> Outcome:
