@@ -180,11 +180,17 @@ def tm1637_frames(trace: Path, clk: int, dio: int) -> list[list[int]]:
     return frames
 
 
-def tm1637_shown(frames: list[list[int]]) -> str:
-    """The four digits the TM1637 last received (an address-0 command followed by four bytes)."""
+def tm1637_history(frames: list[list[int]]) -> list[str]:
+    """Every four digits the TM1637 received, in order (an address-0 command followed by four bytes)."""
     from_font = {sum(1 << i for i in range(7) if v & (1 << (6 - i))): k for k, v in SEGMENTS.items()}
     writes = [f for f in frames if len(f) == 5 and f[0] == 0xC0]
-    return "".join(from_font.get(b, "?") for b in writes[-1][1:]).strip() if writes else ""
+    return ["".join(from_font.get(b, "?") for b in w[1:]).strip() for w in writes]
+
+
+def tm1637_shown(frames: list[list[int]]) -> str:
+    """The four digits the TM1637 last received."""
+    history = tm1637_history(frames)
+    return history[-1] if history else ""
 
 
 @pytest.fixture
