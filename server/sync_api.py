@@ -78,8 +78,9 @@ def _holds_nul(raw: bytes) -> bool:
 
 
 # A number written with a zero fraction or an exponent (5.0, 5e0): JSON has one number type, and
-# JSON Schema counts 5.0 as the integer 5, so the server does too. Such a body (no gateway writes
-# one) is parsed, its whole floats made integers, and written again; other bodies pass untouched.
+# JSON Schema counts 5.0 as the integer 5, so the server does too. No gateway writes one, so the
+# check runs on the body as parsed; only a body it refuses, and that holds such a number, is
+# checked once more with its whole floats made integers (nothing on the common path).
 _WHOLE_FLOAT = re.compile(rb"[0-9]\.0+(?![0-9])|[0-9][eE][+-]?[0-9]")
 
 
@@ -93,13 +94,15 @@ def _integral(value: Any) -> Any:
     return value
 
 
-def _parsed(raw: bytes) -> tuple[Any, bytes]:
-    """The body and the bytes to store (the same bytes, unless a whole float was made an integer)."""
+def _checked(raw: bytes, now: float) -> dict[str, Any]:
+    """The batch check_batch makes of the body, or its BatchError."""
     body = orjson.loads(raw)
-    if _WHOLE_FLOAT.search(raw) is None:
-        return body, raw
-    whole = _integral(body)
-    return whole, orjson.dumps(whole)
+    try:
+        return check_batch(body, now)
+    except BatchError:
+        if _WHOLE_FLOAT.search(raw) is None:
+            raise
+        return check_batch(_integral(body), now)
 
 
 def _connection(engine):
@@ -136,8 +139,7 @@ def sync() -> Response:
         if _holds_nul(raw):
             return error(400, "invalid", "a string holds \\u0000 (NUL), which the database cannot store", "body")
         try:
-            body, raw = _parsed(raw)
-            batch = check_batch(body, current_app.extensions["hangcho.clock"]())
+            batch = _checked(raw, current_app.extensions["hangcho.clock"]())
         except orjson.JSONDecodeError as e:
             return error(400, "invalid", f"not JSON: {e}", "body")
         except BatchError as e:
