@@ -12,7 +12,7 @@
     if (charts[id]) { charts[id].setData(data); return; }
     const opts = {
       title, width, height: 240,
-      scales: {x: {time: false}},
+      scales: {x: {time: false}, y: {range: (u, min, max) => [0, Math.max(1, max) * 1.05]}},  // counts and minutes from 0: a bar's height is its value
       axes: [Dash.hourAxis(WORDS.hour), Dash.valueAxis()],
       series: [{label: WORDS.hour}, ...series.map((label, i) => ({
         label, stroke: ["#0b5cad", "#b42318", "#2f7d32"][i], fill: bars ? "rgba(11,92,173,.25)" : undefined,
