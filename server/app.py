@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
                       SESSION_COOKIE_SECURE=settings.cookies_secure,
                       PERMANENT_SESSION_LIFETIME=web_sessions.ABSOLUTE_S, MAX_CONTENT_LENGTH=2_000_000,
                       JSON_SORT_KEYS=False)  # fmt: skip
+    app.wsgi_app = sync_api.SyncFront(app, app.wsgi_app, SECURITY_HEADERS, SECURE_HEADERS)
     if settings.proxy_hops:  # the client's address (login throttling) and https, as the proxy saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.json.ensure_ascii = False

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from contracts import sync as sync_contract
 from contracts.sync import SEQ_WINDOW, BatchError, empty_bucket, empty_snapshot
 from server import accounts, schema
+from server.sync_api import SyncFront
 
 
 @pytest.fixture
@@ -332,3 +333,49 @@ def test_the_quick_snapshot_tests_take_exactly_what_the_full_checks_take(quick, 
         assert quick(item) == _verdict(check, item), item
 
     twice()
+
+
+def test_the_sync_front_answers_as_the_flask_view_does(server):
+    """SyncFront takes POST /api/v1/sync before Flask (docs/performance.md): each answer, its
+    status, body and headers, must be the one the view gives, over HTTP and over HTTPS."""
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response as Answer
+
+    assert isinstance(server.wsgi_app, SyncFront)
+    front, view = server.test_client(), Client(server.wsgi_app.inner, Answer)
+    token = {"Authorization": f"Bearer {server.tokens['xa-tan-phu']}"}
+    batch = {"version": 1, "center": "xa-tan-phu", "seq": 1, "buckets": [bucket()], "snapshot": snap()}
+    assert front.post("/api/v1/sync", json=batch, headers=token).json["applied"] == 1
+    cases = [(batch, token), (batch | {"buckets": [bucket(issued=2)]}, token), (batch | {"seq": "1"}, token),
+             (batch | {"center": "xa-an-binh"}, token), (batch, {"Authorization": "Bearer nope.nope"}), (batch, {}),
+             (b"{", token)]  # fmt: skip
+    for body, headers in cases:
+        for base in ("http://localhost", "https://localhost"):
+            data = body if isinstance(body, bytes) else json.dumps(body)
+            answers = [c.post("/api/v1/sync", data=data, headers=headers, content_type="application/json",
+                              base_url=base) for c in (front, view)]  # fmt: skip
+            (a, b) = answers
+            assert (a.status_code, a.json) == (b.status_code, b.json), (body, headers)
+            assert sorted(a.headers.items()) == sorted(b.headers.items()), (body, headers, base)
+            assert a.status_code != 200 or a.json["duplicate"]
+            assert ("Strict-Transport-Security" in a.headers) == base.startswith("https")
+    applied = view.post("/api/v1/sync", json=batch | {"seq": 2}, headers=token)
+    assert applied.status_code == 200 and applied.json == {"ok": True, "seq": 2, "duplicate": False, "applied": 1}
+
+
+def test_a_failure_in_the_sync_front_is_a_json_500_and_is_logged(server, post, monkeypatch, caplog):
+    import server.sync_api as sync_api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(sync_api, "ingest", broken)
+    batch = {"version": 1, "center": "xa-tan-phu", "seq": 1, "buckets": [bucket()]}
+    with pytest.raises(RuntimeError):  # under test, as Flask does, the error is raised to the test
+        post(server, batch)
+    server.config["TESTING"] = False
+    token = {"Authorization": f"Bearer {server.tokens['xa-tan-phu']}"}
+    answer = server.test_client().post("/api/v1/sync", json=batch, headers=token)  # a 500 is in no API document
+    assert answer.status_code == 500 and answer.json["error"] == "internal_server_error", answer.json
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "the database went away" in caplog.text
