@@ -45,7 +45,7 @@ def serve(
     ota_dir.mkdir(exist_ok=True)
     sessions = Path(journal).with_name(Path(journal).name + ".sessions")  # console sign-ins (gateway/sessions.py)
     app = create_app(service.hub, service.read, service.submit, config, web_secret(journal), service.devices_report,
-                     ota_dir=ota_dir, sessions=sessions, https_port=https_port)  # fmt: skip
+                     ota_dir=ota_dir, sessions=sessions, https_port=https_port, clock=service.clock)  # fmt: skip
     web_host, _, web_port = http.rpartition(":")
     web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
     service.start()

@@ -35,6 +35,7 @@ from .dispatch import (
     Recall,
     StartService,
 )
+from .dispatch.eta import HIGH_QUANTILE, LOW_QUANTILE
 from .dispatch.events import TicketCalled, TicketIssued
 from .dispatch.state import DONE, State
 
@@ -337,3 +338,43 @@ def format_report(
             f"Thời gian chờ thực tế nằm trong khoảng in trên phiếu: {share:.0f}% (real wait inside the printed range)"
         )
     return "\n".join(lines)
+
+
+ETA_NOMINAL = HIGH_QUANTILE - LOW_QUANTILE  # the range's nominal coverage
+
+
+def eta_scores(states: list[State], nominal: float = ETA_NOMINAL) -> dict[str, float]:
+    """How the printed ranges held over finished days, scored so that no useless answer wins:
+    the share of real waits (issue to first call) inside (`eta_within_range_pct`), the median
+    width, the median of width ÷ max(20 min, midpoint) (`eta_width_ratio`: ≤ 0.5 is a width of at
+    most max(10 min, half the midpoint)), the mean error of the midpoint, and the mean interval
+    score of Gneiting & Raftery (2007) at the range's nominal coverage: the width, plus 2/α times
+    how far outside a wait fell (α = 1 − nominal). Lower is better; a range made wide to cover
+    more pays for its width, a narrow one for its misses."""
+    alpha = 1.0 - nominal
+    waits, widths, ratios, scores, errors = [], [], [], [], []
+    for state in states:
+        for t in state.tickets.values():
+            low, high = t.eta
+            if t.first_called_at is None or low is None or high is None:
+                continue
+            wait = max(0.0, t.first_called_at - t.arrived_at) / 60.0
+            waits.append(low <= wait <= high)
+            widths.append(high - low)
+            ratios.append((high - low) / max(20.0, (low + high) / 2))
+            scores.append(interval_score(low, high, wait, alpha))
+            errors.append(abs(wait - (low + high) / 2))
+    return {"eta_within_range_pct": 100.0 * sum(waits) / len(waits), "eta_median_width_min": _median(widths),
+            "eta_width_ratio": _median(ratios), "eta_interval_score_min": sum(scores) / len(scores),
+            "eta_mae_min": sum(errors) / len(errors)}  # fmt: skip
+
+
+def interval_score(low: float, high: float, x: float, alpha: float) -> float:
+    """Gneiting & Raftery (2007), eq. 43: the central (1 − α) interval [low, high] against x."""
+    return (high - low) + 2.0 / alpha * (max(0.0, low - x) + max(0.0, x - high))
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -62,7 +62,7 @@ STATE_TEXT = {
 }
 
 
-def ticket_view(state: State, day: str, ticket_id: str) -> dict[str, Any] | None:
+def ticket_view(state: State, day: str, ticket_id: str, now: float) -> dict[str, Any] | None:
     """A citizen's ticket, for its status page: no personal data, only the queue.
 
     People ahead counts the waiting tickets of the same service that the routing rule would call
@@ -88,7 +88,7 @@ def ticket_view(state: State, day: str, ticket_id: str) -> dict[str, Any] | None
     }
     if t.state == "waiting":
         ahead = sum(1 for o in state.tickets.values() if o.state == "waiting" and _before(o, t))
-        low, high, _ = estimate(state, t.service, ahead)
+        low, high, _ = estimate(state, t.service, ahead, now, t.priority is not None)
         view |= {"ahead": ahead, "eta": None if low is None else f"{low}–{high} phút"}
     return view
 

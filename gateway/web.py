@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,16 +75,17 @@ def create_app(
     ota_dir: Path | None = None,
     sessions: Path | None = None,
     https_port: int = 443,
+    clock: Callable[[], float] = time.time,
 ) -> Flask:
     """The pages. `read(fn)` calls fn(state) while the worker is not changing it; `submit(command)`
     runs a console command through the worker. Without them only the hall page is served.
     `sessions` is the console's sign-in file (in memory when None); `https_port` is where plain
-    HTTP is redirected to."""
+    HTTP is redirected to; `clock` is the center's (the demo's simulated one)."""
     app = Flask(__name__)
     key = secret_key if isinstance(secret_key, bytes) else (secret_key or "").encode() or secrets.token_bytes(32)
     app.config.update(HUB=hub, READ=read, SUBMIT=submit, CENTER=center, DEVICES=devices, PIN_THROTTLE=PinThrottle(),
                       STREAMS=StreamSlots(STREAMS_PER_CLIENT, STREAMS_TOTAL), HTTPS_PORT=https_port,
-                      SECRET_KEY=key)  # fmt: skip
+                      SECRET_KEY=key, CLOCK=clock)  # fmt: skip
     if test_config:
         app.config.update(test_config)
     app.before_request(_tls_only)
@@ -234,7 +236,8 @@ def ticket_json(day: str, ticket: str) -> Response:
 
 def _ticket(day: str, ticket: str) -> dict | None:
     read = current_app.config["READ"]
-    return read(lambda state: ticket_view(state, day, ticket)) if read else None
+    now = current_app.config["CLOCK"]()
+    return read(lambda state: ticket_view(state, day, ticket, now)) if read else None
 
 
 def _stream(hub: ViewHub, name: str, gone: Callable[[], bool] = lambda: False) -> Iterator[str]:

@@ -172,7 +172,7 @@ def _issue(state: State, c: cmd.IssueTicket, now: float) -> tuple[ev.Event, ...]
         )
     q = state.queues[code]
     ahead = q.waiting_priority if c.priority else q.waiting
-    low, high, point = estimate(state, code, ahead)
+    low, high, point = estimate(state, code, ahead, now, c.priority is not None)
     ticket = f"{code}{number:0{svc.width}d}"
     return (ev.TicketIssued(now, ticket, code, number, c.priority, c.source, ahead, low, high, point),)
 

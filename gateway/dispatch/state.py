@@ -12,7 +12,7 @@ reaches the top. That keeps every operation O(log n) in the number waiting.
 from __future__ import annotations
 
 import heapq
-from bisect import insort
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 
 from ..config import CenterConfig
@@ -134,7 +134,11 @@ class State:
         self.counters = {c.number: CounterState(c.number, c.tiers, ratio_start) for c in self.config.counters}
         self.stats = {code: ServiceStats() for code in self.services}
         self.capacity = dict.fromkeys(self.services, 0.0)
-        self.eta_ratios: list[float] = []  # today's real wait ÷ estimate, sorted
+        # Today's waits against their estimates, in units of eta.scale, sorted; normal and priority.
+        self.eta_errors: dict[bool, list[float]] = {False: [], True: []}
+        # Today's arrival times per service, all and priority, for the wait estimate's arrival rate.
+        self.arrivals: dict[str, list[float]] = {code: [] for code in self.services}
+        self.priority_arrivals: dict[str, list[float]] = {code: [] for code in self.services}
         self._tokens = 0
 
     # -- folding ------------------------------------------------------------
@@ -176,6 +180,9 @@ class State:
         self.tickets[t.id] = t
         self.next_number[t.service] = e.number + 1
         self.stats[t.service].issued += 1
+        self.arrivals[t.service].append(t.arrived_at)
+        if t.priority:
+            self.priority_arrivals[t.service].append(t.arrived_at)
         self._enqueue(t)
 
     def _called(self, e: ev.TicketCalled) -> None:
@@ -186,8 +193,11 @@ class State:
         t.directed_to = None
         if t.first_called_at is None:
             t.first_called_at = e.at
-            if t.eta_point:
-                insort(self.eta_ratios, max(0.0, e.at - t.arrived_at) / 60.0 / t.eta_point)
+            if t.eta_point is not None:
+                from .eta import scale  # eta reads this module; the unit is its
+
+                error = (max(0.0, e.at - t.arrived_at) / 60.0 - t.eta_point) / scale(t.eta_point)
+                insort(self.eta_errors[t.priority is not None], error)
         c = self.counters[e.counter]
         c.current = t.id
         if t.priority:
@@ -268,6 +278,11 @@ class State:
         q = self.queues[service]
         return [e[2].id for h in (q.priority, q.normal) for e in sorted(h) if _live(e)]
 
+    def arrival_rates(self, now: float, window_s: float, priority_only: bool = False) -> dict[str, float]:
+        """Arrivals per second per service over the `window_s` before `now` (times are in order)."""
+        times = self.priority_arrivals if priority_only else self.arrivals
+        return {code: (len(ts) - bisect_left(ts, now - window_s)) / window_s for code, ts in times.items()}
+
     def snapshot(self) -> dict:
         """Everything that defines the state, as plain data: for equality checks."""
         return {
@@ -278,7 +293,7 @@ class State:
             "waiting": {s: self.waiting_in_order(s) for s in self.services},
             "directed": {c: [e[2].id for e in sorted(h) if _live(e)] for c, h in self.directed.items()},
             "stats": {s: (x.issued, x.served, round(x.service_sum_s, 6)) for s, x in self.stats.items()},
-            "eta_ratios": [round(r, 9) for r in self.eta_ratios],
+            "eta_errors": {k: [round(r, 9) for r in v] for k, v in self.eta_errors.items()},
             "seen": sorted(self.seen),
         }
 

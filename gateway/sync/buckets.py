@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket, empty_counter_day
 
-from ..dispatch.eta import estimate
+from ..dispatch.eta import queue_estimates
 from ..dispatch.state import CANCELLED, DONE, NO_SHOW, UNFINISHED, WAITING, State, Ticket
 
 Key = tuple[str, int, str]  # (business day, hour, service)
@@ -112,10 +112,11 @@ def snapshot(state: State, devices: dict[str, Any], now: float) -> dict[str, Any
         if t.state == WAITING:
             waiting[t.service].append(t)
     tickets: dict[str, dict[str, Any]] = {}
+    estimates = queue_estimates(state, now)
     for code, queue in waiting.items():
         queue.sort(key=lambda t: (t.priority is None, t.arrived_at, t.token))
         for ahead, t in enumerate(queue):
-            low, high, _ = estimate(state, code, ahead)
+            low, high, _ = estimates[code][ahead]
             tickets[t.id] = {"state": WAITING, "ahead": ahead, "eta_min": None if low is None else [low, high]}
     for c in state.counters.values():
         if c.current is not None:

@@ -52,12 +52,12 @@ def test_ticket_view_counts_who_is_before_it(desk):
 
     a1, a2 = desk.issue("A"), desk.issue("A")
     p = desk.issue("A", "cao_tuoi")
-    view = ticket_view(desk.state, desk.state.day, a2)
+    view = ticket_view(desk.state, desk.state.day, a2, desk.now)
     assert (view["state"], view["text"], view["ahead"]) == ("waiting", "Đang chờ", 2)  # A001 and the priority one
-    assert ticket_view(desk.state, desk.state.day, p)["ahead"] == 0
+    assert ticket_view(desk.state, desk.state.day, p, desk.now)["ahead"] == 0
     desk.call(1)
-    called = ticket_view(desk.state, desk.state.day, p)
+    called = ticket_view(desk.state, desk.state.day, p, desk.now)
     assert called["text"] == "Đã gọi — mời đến quầy 1" and "ahead" not in called
-    assert ticket_view(desk.state, desk.state.day, a1)["serving"] == [{"counter": 1, "ticket": p}]
-    assert ticket_view(desk.state, "2026-01-01", a1) is None  # another day's ticket
-    assert ticket_view(desk.state, desk.state.day, "Z999") is None
+    assert ticket_view(desk.state, desk.state.day, a1, desk.now)["serving"] == [{"counter": 1, "ticket": p}]
+    assert ticket_view(desk.state, "2026-01-01", a1, desk.now) is None  # another day's ticket
+    assert ticket_view(desk.state, desk.state.day, "Z999", desk.now) is None
