@@ -15,12 +15,19 @@ HALL_CALLS = 6
 
 
 def hall_view(state: State, calls: Iterable[tuple[str, int]]) -> dict[str, Any]:
-    """The waiting hall: the latest calls (newest first), who is at each counter, who waits."""
+    """The waiting hall: the latest calls (newest first, a priority one with its class's name), who
+    is at each counter, who waits."""
     services = state.config.services
+    classes = {p.code: p.name for p in state.config.priority_classes}
+
+    def priority(ticket: str) -> str | None:
+        t = state.tickets.get(ticket)
+        return classes.get(t.priority) if t is not None and t.priority else None
+
     return {
         "center": state.config.name,
         "day": state.day,
-        "calls": [{"ticket": t, "counter": c} for t, c in calls],
+        "calls": [{"ticket": t, "counter": c, "priority": priority(t)} for t, c in calls],
         "counters": [
             {"counter": n, "ticket": c.current, "status": c.status}
             for n, c in sorted(state.counters.items())

@@ -184,7 +184,8 @@ class _Held:
 @hall.get("/")
 @hall.get("/hall")
 def hall_page() -> str:
-    return render_template("hall.html")
+    center = current_app.config["CENTER"]
+    return render_template("hall.html", timezone=center.timezone if center else "Asia/Ho_Chi_Minh")
 
 
 @hall.get("/hall/events")
@@ -197,7 +198,7 @@ def hall_events() -> Response:
         return Response(message, 503, {"Retry-After": "5", "Cache-Control": "no-store"}, mimetype="text/plain")
     gone = request.environ.get("waitress.client_disconnected", lambda: False)
     return Response(
-        _Held(_stream(hub, "hall", gone), lambda: slots.give_back(client)),
+        _Held(_stream(hub, "hall", gone, current_app.config["CLOCK"]), lambda: slots.give_back(client)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -240,13 +241,21 @@ def _ticket(day: str, ticket: str) -> dict | None:
     return read(lambda state: ticket_view(state, day, ticket, now)) if read else None
 
 
-def _stream(hub: ViewHub, name: str, gone: Callable[[], bool] = lambda: False) -> Iterator[str]:
+def _stream(hub: ViewHub, name: str, gone: Callable[[], bool] = lambda: False,
+            clock: Callable[[], float] = time.time) -> Iterator[str]:  # fmt: skip
     """The stream; it ends within GONE_CHECK_S of the client leaving (`gone`, waitress's own
-    check), so its thread and its slot are free again at once, not at the next heartbeat."""
+    check), so its thread and its slot are free again at once, not at the next heartbeat. Each
+    view and heartbeat carries the center's clock (`now`, epoch ms, and `clock_rate`: the demo's
+    simulated day runs faster), which the hall shows instead of the TV's."""
+    rate = getattr(clock, "factor", 1.0)
+
+    def beat() -> dict:
+        return {"now": round(clock() * 1000), "clock_rate": rate}
+
     version, view = hub.latest(name)
     yield "retry: 1000\n\n"
     if view is not None:
-        yield _event(version, view)
+        yield _event(version, {**view, **beat()})
     quiet = 0.0
     while not hub.closed and not gone():
         got = hub.wait(name, version, GONE_CHECK_S)
@@ -254,11 +263,11 @@ def _stream(hub: ViewHub, name: str, gone: Callable[[], bool] = lambda: False) -
             quiet += GONE_CHECK_S
             if quiet >= HEARTBEAT_S:
                 quiet = 0.0
-                yield "event: ping\ndata: {}\n\n"
+                yield f"event: ping\ndata: {json.dumps(beat())}\n\n"
             continue
         quiet = 0.0
         version, view = got
-        yield _event(version, view)
+        yield _event(version, {**view, **beat()})
 
 
 def _event(version: int, view: object) -> str:

@@ -11,12 +11,14 @@ def test_hall_view_shows_calls_counters_and_waiting(desk):
     desk.issue("A")
     desk.issue("A")
     desk.issue("B")
-    desk.call(1)
-    view = hall_view(desk.state, [("A001", 1)])
-    assert view["calls"] == [{"ticket": "A001", "counter": 1}]
-    assert view["counters"] == [{"counter": 1, "ticket": "A001", "status": "open"}]
-    assert [(w["code"], w["count"]) for w in view["waiting"]] == [("A", 1), ("B", 1), ("C", 0)]
-    assert counter_view(desk.state, 1) == {"text": "A001", "status": "open"}
+    desk.issue("A", "cao_tuoi")
+    desk.call(1)  # the priority one first
+    view = hall_view(desk.state, [("A003", 1), ("A001", 2)])
+    assert view["calls"] == [{"ticket": "A003", "counter": 1, "priority": "Người cao tuổi"},
+                             {"ticket": "A001", "counter": 2, "priority": None}]  # fmt: skip
+    assert view["counters"] == [{"counter": 1, "ticket": "A003", "status": "open"}]
+    assert [(w["code"], w["count"]) for w in view["waiting"]] == [("A", 2), ("B", 1), ("C", 0)]
+    assert counter_view(desk.state, 1) == {"text": "A003", "status": "open"}
     assert counter_view(desk.state, 2) == {"text": "", "status": "open"}
 
 

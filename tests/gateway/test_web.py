@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 from gateway.hub import ViewHub
 from gateway.views import hall_view
 from gateway.web import create_app
@@ -32,6 +35,22 @@ def test_hall_stream_starts_with_the_whole_view(desk):
     assert next(chunks) == b"retry: 1000\n\n"
     first = next(chunks).decode()
     assert first.startswith("id: 1\ndata: ") and '"center": "Trung tâm thử nghiệm"' in first
+    hub.close()
+
+
+def test_the_hall_stream_carries_the_centers_clock_and_its_rate(desk, center):
+    """The hall shows the center's time, not the TV's: the demo's clock runs 20 times as fast."""
+    from gateway.clock import ScaledClock
+
+    hub = ViewHub()
+    hub.publish("hall", hall_view(desk.state, []))
+    clock = ScaledClock(start=1_795_000_000.0, factor=20.0, anchor=time.time())
+    app = create_app(hub, center=center, clock=clock)
+    assert 'data-timezone="Asia/Ho_Chi_Minh"' in app.test_client().get("/hall").get_data(as_text=True)
+    chunks = app.test_client().get("/hall/events", buffered=False).response
+    next(chunks)
+    view = json.loads(next(chunks).decode().split("data: ", 1)[1])
+    assert view["clock_rate"] == 20.0 and abs(view["now"] - clock() * 1000) < 60_000
     hub.close()
 
 

@@ -38,6 +38,7 @@ def test_a_call_appears_within_a_second_without_reload_and_after_a_restart(
     expect(page.locator("#now")).to_have_class("new")
     finish(counter)
     page.screenshot(path=str(tmp_path / "hall.png"))
+    expect(page.locator("#now")).not_to_have_class("new", timeout=8000)  # its 6-second moment is over
 
     gateway.kill()
     expect(page.locator("#link")).to_have_text("Mất kết nối với máy chủ, đang thử lại…", timeout=5000)
@@ -92,3 +93,44 @@ def test_a_counter_served_from_the_browser_console(gateway_process, boards, trus
     expect(page.locator("#message")).to_have_class("error")
     cookie = next(c for c in page.context.cookies() if c["name"] == "hangcho_console")
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_the_flash_keeps_every_text_readable_and_calls_together_each_get_their_moment(
+    gateway_process, boards, browser_page, tmp_path
+):
+    """WCAG AA (4.5:1) for every text at every sampled frame of the new-call flash (rig/contrast.py:
+    the page's animations held at each moment), a priority call marked, two calls made together
+    shown one after the other, and the center's clock."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from rig.contrast import lowest_contrast, style_at
+
+    gateway = gateway_process.start()
+    page = browser_page
+    page.goto(gateway.url + "/hall")
+    expect(page.locator("#link")).to_have_text("Đã kết nối", timeout=5000)
+    kiosk, first, second = boards("kiosk-1"), boards("counter-1"), boards("counter-2")
+    for counter in (first, second):
+        counter.ack_for(counter.key("open"))
+    kiosk.ack_for(kiosk.press(button=0, priority=True))
+    kiosk.ack_for(kiosk.press(button=0))
+    one = first.ack_for(first.key("next"))["ticket"]
+    two = second.ack_for(second.key("next"))["ticket"]
+    expect(page.locator("#now-ticket")).to_have_text(one, timeout=2000)  # the first, flashing
+    expect(page.locator("#now")).to_have_class("new")
+    expect(page.locator("#now-priority")).to_have_text("Ưu tiên · Người cao tuổi")
+    ratio, words, colour, background, at = lowest_contrast(page, [ms * 25.0 for ms in range(0, 241)])
+    print(f"lowest contrast over the flash: {ratio:.2f} ({words!r}, {colour} on {background}, at {at:.0f} ms)")
+    assert ratio >= 4.5, (ratio, words, colour, background, at)
+    flash = [style_at(page, "#now", "background-color", ms) for ms in (250, 750, 1250, 1750)]
+    assert flash == ["rgb(18, 49, 92)", "rgb(255, 215, 94)"] * 2, flash  # it flashes, in two palettes
+    page.screenshot(path=str(tmp_path / "hall-flash.png"))
+    expect(page.locator("#calls li").first).to_contain_text("Quầy")
+    expect(page.locator("#now-ticket")).to_have_text(two, timeout=8000)  # its own moment, after the first's
+    expect(page.locator("#now-priority")).to_be_hidden()
+    expect(page.locator("#calls li").first).to_contain_text(one)
+    expect(page.locator("#calls li").first.locator(".mark")).to_have_text("Ưu tiên")
+    clock = page.locator("#clock").text_content()
+    hanoi = [datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).timestamp() + d for d in (-60, 0, 60)]
+    assert clock in {datetime.fromtimestamp(t, ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%H:%M") for t in hanoi}, clock
