@@ -105,7 +105,7 @@ class CenterConfig:
     ward: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
     devices: tuple[Device, ...] = ()
-    public_url: str = ""  # the gateway's pages as phones on the center's network reach them
+    public_url: str = ""  # where a phone follows its ticket: the province's https://<server>/c/<center>
     opening_hours: tuple[tuple[str, str], ...] = (("07:30", "11:30"), ("13:30", "17:00"))
     open_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays: 1 = Monday
     budgets: BudgetRules = field(default_factory=BudgetRules)

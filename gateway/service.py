@@ -428,7 +428,9 @@ class GatewayService:
             "exp": p.expires(now, p.COMMAND_TTL_S),
             "ticket": e.ticket,
             "rev": self._blocks(device.printer)[0],
-            "ops": ticket_ops(self.config, e, status_url(self.config, self.dispatcher.state.day, e.ticket)),
+            "ops": ticket_ops(
+                self.config, e, status_url(self.config, self.dispatcher.state.day, e.ticket), device.printer
+            ),
         }
 
     def _blocks(self, printer: str) -> tuple[str, dict]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -139,15 +140,36 @@ def status_url(config: CenterConfig, day: str, ticket: str) -> str | None:
     return f"{config.public_url}/t/{day}/{ticket}" if config.public_url else None
 
 
-def ticket_ops(config: CenterConfig, e: TicketIssued, url: str | None = None) -> list[list]:
-    """The operations of one ticket, in printing order."""
+BIG_MAX = 8  # ESC/POS GS ! magnifies font A (12 × 24 dots) at most 8 times each way
+FONT_A = (12, 24)  # dots of one character of the printer's native font
+
+
+def big_size(ticket: str, printer: str) -> int:
+    """How many times font A the number prints: as large as the paper's width allows, at most
+    BIG_MAX. On 58 and 80 mm paper a four-character number prints 8 × (192 dots, 24 mm tall):
+    eight times the labels' text and four times the time and wait lines (2 ×)."""
+    return max(1, min(BIG_MAX, PRINTERS[printer] // (FONT_A[0] * max(1, len(ticket)))))
+
+
+# A ticket's number as a printer receives it: GS ! with the same magnification both ways (3–8), the
+# number, a line feed. What the demo, the tests and the technician count as "printed".
+BIG_NUMBER = re.compile(rb"\x1d![\x22\x33\x44\x55\x66\x77]([A-Z][0-9]+)\n")
+
+
+def printed_numbers(data: bytes) -> list[str]:
+    """The ticket numbers in a printer's bytes, in order."""
+    return [m.decode() for m in BIG_NUMBER.findall(data)]
+
+
+def ticket_ops(config: CenterConfig, e: TicketIssued, url: str | None = None, printer: str = "80mm") -> list[list]:
+    """The operations of one ticket, in printing order; `printer` (a PRINTERS profile) sizes the number."""
     texts = block_texts(config)
 
     def img(name: str) -> list:
         return ["img", name, plain(texts[name][0])]
 
     when = datetime.fromtimestamp(e.at, ZoneInfo(config.timezone)).strftime("%H:%M  %d/%m/%Y")
-    ops = [img("center"), img("lbl:title"), img(f"svc:{e.service}"), ["big", e.ticket]]
+    ops = [img("center"), img("lbl:title"), img(f"svc:{e.service}"), ["big", e.ticket, big_size(e.ticket, printer)]]
     if e.priority:
         ops.append(img(f"pri:{e.priority}"))
     ops += [img("lbl:time"), ["txt", when], img("lbl:ahead"), ["txt", str(e.ahead)], img("lbl:eta")]
@@ -173,7 +195,7 @@ def test_ticket(config: CenterConfig, printer: str) -> tuple[dict[str, Raster], 
     """The identify ticket: its extra raster blocks (sent before it) and its operations."""
     width = PRINTERS[printer]
     blocks = {f"test:{n}": render_text(line, width, 24) for n, line in enumerate(GLYPH_LINES)}
-    ops = [["img", "center", plain(config.name)], ["big", "TEST"]]
+    ops = [["img", "center", plain(config.name)], ["big", "TEST", big_size("TEST", printer)]]
     ops += [["img", f"test:{n}", plain(line)] for n, line in enumerate(GLYPH_LINES)]
     return blocks, [*ops, ["qr", "https://hangcho.test/glyphs"], ["cut"]]
 
@@ -212,7 +234,8 @@ def escpos(ops: list[list], blocks: dict[str, Raster]) -> bytes:
         elif kind == "txt":
             out += GS_SIZE + b"\x11" + op[1].encode("ascii") + b"\n" + GS_SIZE + b"\x00"
         elif kind == "big":
-            out += GS_SIZE + b"\x33" + op[1].encode("ascii") + b"\n" + GS_SIZE + b"\x00"
+            n = op[2] if len(op) > 2 else 4  # an op from before the size was said: 4 ×
+            out += GS_SIZE + bytes(((n - 1) << 4 | (n - 1),)) + op[1].encode("ascii") + b"\n" + GS_SIZE + b"\x00"
         elif kind == "qr":
             out += qr_escpos(op[1]) + b"\n"
         elif kind == "cut":
@@ -273,7 +296,8 @@ def printed_png(data: bytes, width: int) -> bytes:
             blocks[name] = Raster(op[1], op[2], op[3])
             ops.append(["img", name, ""])
         elif op[0] == "text":
-            ops.append(["big" if op[1] == 0x33 else "txt", op[2]])
+            n = (op[1] & 0x0F) + 1
+            ops.append(["big", op[2], n] if n > 2 else ["txt", op[2]])
         elif op[0] == "qr":
             ops.append(["qr", op[1]])
     return preview_png(ops, blocks, width)
@@ -290,8 +314,8 @@ def preview_png(ops: list[list], blocks: dict[str, Raster], width: int) -> bytes
             parts.append(Image.frombytes("1", (b.width, b.height), b.data).point(lambda v: 0 if v else 255))
         elif op[0] in ("txt", "big", "img"):
             text = op[1] if op[0] != "img" else op[2]
-            size = 64 if op[0] == "big" else 30
-            parts.append(render_image(text, width, size, bold=op[0] == "big"))
+            times = (op[2] if len(op) > 2 else 4) if op[0] == "big" else 2  # txt prints at 2 ×
+            parts.append(render_image(text, width, FONT_A[1] * times, bold=op[0] == "big"))
         elif op[0] == "qr":
             qr = qrcode.make(op[1], box_size=6, border=2).get_image().convert("L")
             canvas = Image.new("L", (width, qr.height), 255)

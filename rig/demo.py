@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import secrets
 import shutil
 import signal
@@ -31,7 +30,7 @@ from zoneinfo import ZoneInfo
 from gateway.clock import ScaledClock
 from gateway.config import DEMO_CENTER, PRINTERS, CenterConfig, load_center
 from gateway.simulation import Profile, simulate_day
-from gateway.ticket import printed_png
+from gateway.ticket import BIG_NUMBER, printed_png
 from tech.hostboard import HostBoard
 
 from .broker import RIG_USER, Broker, free_port
@@ -43,7 +42,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SATELLITE = DEMO_CENTER.with_name("demo-satellite.toml")
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 CUT = b"\x1dVB\x00"  # the printer's cut: the end of each ticket
-NUMBER = re.compile(rb"\x1d!\x33([A-Z]\d+)\n")
 
 
 class Stopped(Exception):
@@ -159,8 +157,11 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
     site.http_port = free_port()
     config_file = site.folder / "center.toml"
     source = DEMO_CENTER if site.config.id == "phu-dinh" else SATELLITE
-    text = source.read_text(encoding="utf-8")  # the tickets' QR codes lead to this gateway's page
-    config_file.write_text(text.replace("[center]\n", f'[center]\npublic_url = "{site.url}"\n', 1), encoding="utf-8")
+    # The tickets' QR codes lead to the province's public ticket page, which a phone reaches from
+    # anywhere (on a LAN address it could not); the demo's server is on this machine.
+    public = f"{server.url}/c/{site.config.id}"
+    text = source.read_text(encoding="utf-8")
+    config_file.write_text(text.replace("[center]\n", f'[center]\npublic_url = "{public}"\n', 1), encoding="utf-8")
     sim = ["--sim-start", datetime.fromtimestamp(clock.start, ZONE).strftime("%Y-%m-%dT%H:%M:%S%z"),
            "--sim-factor", str(clock.factor), "--sim-anchor", str(clock.anchor),
            "--sync-url", server.url,
@@ -230,7 +231,7 @@ def save_tickets(sites: list[Site], folder: Path, stop: threading.Event) -> None
                 start = seen.get(f"{site.config.id}/{d.id}", 0)
                 while (cut := data.find(CUT, start)) >= 0:
                     ticket = data[start : cut + len(CUT)]
-                    number = NUMBER.search(ticket)
+                    number = BIG_NUMBER.search(ticket)
                     name = number.group(1).decode() if number else f"ticket-{site.tickets + 1}"
                     path = folder / site.config.id / f"{name}.png"
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,13 +35,13 @@ def ticket_status(center_id: str, day: str, ticket: str) -> dict:
     if match is None or not CENTER_ID.fullmatch(center_id) or not is_day(day):
         abort(404)  # not a ticket any center could have printed
     with engine().connect() as conn:
-        center = conn.execute(select(centers.c.name).where(centers.c.id == center_id)).scalar_one_or_none()
+        center = conn.execute(select(centers.c.name, centers.c.ward).where(centers.c.id == center_id)).first()
         snap = conn.execute(select(snapshots).where(snapshots.c.center_id == center_id)).mappings().first()
     if center is None:
         abort(404)
     body = snap["body"] if snap else {}
     code = match.group(1)
-    view = {"center": center, "ticket": ticket, "day": day, "state": "unknown",
+    view = {"center": center.name, "ward": center.ward, "ticket": ticket, "day": day, "state": "unknown",
             "text": "Số này không còn trong hàng chờ (đã phục vụ xong, đã qua lượt) hoặc chưa được cập nhật.",
             "serving": [{"counter": c["counter"], "ticket": c["ticket"]} for c in body.get("counters", [])
                         if _service_of(c.get("ticket")) == code],

@@ -99,7 +99,8 @@ class Printer:
             elif kind == "txt":
                 write(GS_SIZE + b"\x11" + op[1].encode() + b"\n" + GS_SIZE + b"\x00")
             elif kind == "big":
-                write(GS_SIZE + b"\x33" + op[1].encode() + b"\n" + GS_SIZE + b"\x00")
+                n = op[2] if len(op) > 2 else 4  # as the gateway sizes it (gateway/ticket.py big_size)
+                write(GS_SIZE + bytes(((n - 1) << 4 | (n - 1),)) + op[1].encode() + b"\n" + GS_SIZE + b"\x00")
             elif kind == "qr":
                 self.qr(op[1])
             elif kind == "cut":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from faults.checker import rounds
 from gateway.broker_auth import MOSQUITTO_NOFILE
+from gateway.ticket import printed_numbers
 from rig.center import Center
 from tech.hostboard import HostBoard
 from tests.attacks.outsiders import lan_host
@@ -62,7 +63,7 @@ def broker_files(center: Center) -> int:
 
 
 def printed(kiosk: HostBoard, ticket: str) -> bool:
-    return b"\x1d!\x33" + ticket.encode() + b"\n" in kiosk.printed()
+    return ticket in printed_numbers(kiosk.printed())
 
 
 def kiosk_for(center: Center, folder: Path) -> HostBoard:

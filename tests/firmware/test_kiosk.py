@@ -29,7 +29,7 @@ def test_a_press_prints_a_ticket_with_the_right_number(gateway, kiosk, dut):
     printed = kiosk.printed()
     assert printed.startswith(b"\x1b@\x1ba\x01") and printed.endswith(b"\x1dVB\x00")
     kinds = [op[0] for op in decode_escpos(printed)]
-    assert ("text", 0x33, "B001") in decode_escpos(printed)  # the big number, and nothing else on its line
+    assert ("text", 0x77, "B001") in decode_escpos(printed)  # the big number (8 ×), and nothing else on its line
     assert kinds.count("raster") >= 8, "the Vietnamese text printed from the cached raster blocks"
     (kiosk.folder / "ticket.png").write_bytes(printed_png(printed, 384))  # for a person to look at
     assert list(gateway.dispatcher.state.tickets) == ["B001"]

@@ -50,7 +50,7 @@ def test_ticket_operations(desk, center):
         "center", "lbl:title", "svc:A", "big", "pri:cao_tuoi", "lbl:time", "txt", "lbl:ahead", "txt",
         "lbl:eta", "txt", "qr", "lbl:qr", "lbl:footer", "cut",
     ]  # fmt: skip
-    assert ["big", e.ticket] in ops
+    assert ["big", e.ticket, 8] in ops  # as large as 80 mm paper allows: 8 × font A
     assert ["txt", f"{e.eta_low_min} - {e.eta_high_min}"] in ops
     assert all(op[2].isascii() for op in ops if op[0] == "img")
 
@@ -73,7 +73,7 @@ def test_escpos_bytes_decode_back_to_the_ticket(desk, center):
     assert decoded[:2] == [("init",), ("align", 1)]
     rasters = [op for op in decoded if op[0] == "raster"]
     assert rasters[0] == ("raster", 576, blocks["center"].height, blocks["center"].data)
-    assert ("text", 0x33, "B001") in decoded  # the number, natively, four times the size
+    assert ("text", 0x77, "B001") in decoded  # the number, natively, eight times the size
     assert ("qr", "http://10.0.0.2:8080/t/B001") in decoded
     assert decoded[-1] == ("cut",)
     assert len(rasters) == sum(op[0] == "img" for op in ops)
@@ -154,3 +154,23 @@ def test_printed_bytes_render_as_a_picture(desk, center, tmp_path):
     image = Image.open(io.BytesIO(png))
     assert image.width == 384 and image.height > 400
     (tmp_path / "printed.png").write_bytes(png)
+
+
+def test_the_number_is_the_largest_thing_on_the_ticket_at_least_three_times_the_text(desk, center):
+    """On either paper the number's height is at least 3 × any other line's (the time, wait and
+    people-ahead lines print at 2 ×, the labels are 22-dot rasters), and it fits the width."""
+    from gateway.config import PRINTERS
+    from gateway.ticket import FONT_A, big_size
+
+    desk(IssueTicket("A"))
+    e = desk.events[-1]
+    for printer, dots in PRINTERS.items():
+        blocks = static_blocks(center, printer)
+        ops = ticket_ops(center, e, printer=printer)
+        n = next(op[2] for op in ops if op[0] == "big")
+        number_h = FONT_A[1] * n
+        text_h = max(
+            [FONT_A[1] * 2] + [blocks[op[1]].height for op in ops if op[0] == "img" and op[1].startswith("lbl:")]
+        )
+        assert number_h >= 3 * text_h and FONT_A[0] * n * len(e.ticket) <= dots, (printer, number_h, text_h)
+    assert big_size("A0001", "58mm") == 6  # a five-character number still fits 58 mm paper

@@ -17,6 +17,8 @@ from sqlalchemy import update
 from contracts.sync import empty_bucket, empty_counter_day, empty_snapshot
 from server import schema
 
+from .conftest import CENTERS
+
 DAY = "2026-11-23"
 
 
@@ -210,6 +212,8 @@ def test_the_public_ticket_page_shows_place_and_wait_without_a_login(synced, ope
     assert client.get(f"/c/nowhere/t/{DAY}/A011.json").status_code == 404
     page = client.get(f"/c/xa-tan-phu/t/{DAY}/A011").get_data(as_text=True)
     assert "Số A011" in page and "5–12 phút" in page
+    assert (body["center"], body["ward"]) == (CENTERS[0][1], CENTERS[0][2])  # which center, and where
+    assert f"<strong>{CENTERS[0][1]}</strong><br>{CENTERS[0][2]}" in page
 
 
 def test_compare_centers_on_one_service(synced, login):
