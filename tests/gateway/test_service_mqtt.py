@@ -26,7 +26,7 @@ def test_a_press_becomes_one_ticket_one_ack_and_one_print(gateway, boards):
     printed = kiosk.wait_for("cmd/print")
     assert printed["ticket"] == "B001" and printed["rev"] == blocks_rev(gateway.config, "58mm")
     ops = printed["ops"]
-    assert ["big", "B001"] in ops and ["img", "svc:B", "Ho tich"] in ops
+    assert ["big", "B001", 8] in ops and ["img", "svc:B", "Ho tich"] in ops  # 58 mm: 8 × still fits
     assert ["img", "lbl:unknown", "Chua xac dinh"] in ops  # no counter is open yet: the wait is unknown
     assert not any(op[1].startswith("pri:") for op in ops if op[0] == "img")
     assert (
