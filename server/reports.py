@@ -125,7 +125,7 @@ def live(snap: Any, now: float, settings: Settings) -> dict[str, Any]:
 
 
 def overview(conn: Connection, user, day_from: str, day_to: str, now: float, settings: Settings) -> dict[str, Any]:
-    """Every center the user may see, and each ward's roll-up of its sites."""
+    """Every center the user may see, each ward's roll-up of its sites, and their total."""
     rows = visible_centers(conn, user)
     ids = [c["id"] for c in rows]
     totals = {i: _empty() for i in ids}
@@ -154,9 +154,18 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
                 "stale": any(r["stale"] for r in sites),
             }
         )
+    grand = _empty()
+    for i in ids:
+        _add(grand, totals[i])
+    longest = [r["longest_wait_min"] for r in out if r["longest_wait_min"] is not None]
+    total = {"centers": len(out), **metrics(grand), "waiting": sum(r["waiting"] or 0 for r in out),
+             "longest_wait_min": max(longest, default=None), "counters_open": sum(r["counters_open"] or 0 for r in out),
+             "alerts": sum(len(r["alerts"]) for r in out)}  # fmt: skip
+    total["breach"] = total["p90_wait_min"] is not None and total["p90_wait_min"] > settings.wait_p90_min
     return {
         "centers": out,
         "wards": rollups,
+        "total": total,  # every center the user may see: the province's row
         "from": day_from,
         "to": day_to,
         "threshold_p90_min": settings.wait_p90_min,

@@ -1,11 +1,30 @@
-// The province overview: every center's row and each ward's roll-up, refreshed every sync interval.
+// The province overview: every center's figures over the chosen days, apart from what is live
+// now, each with the province's total row; each ward's roll-up; refreshed every sync interval.
 "use strict";
 (() => {
-  const table = document.getElementById("centers"), form = document.getElementById("filters");
+  const table = document.getElementById("centers"), live = document.getElementById("live");
+  const form = document.getElementById("filters");
   const wardSelect = form.elements.ward;
   let data = null, sortKey = "ward", asc = true;
 
   function sortValue(row, key) { return key === "alerts" ? row.alerts.length : row[key]; }
+  function nameCell(tr, r) {
+    const name = document.createElement("td"), link = document.createElement("a");
+    name.className = "name";
+    link.href = "/centers/" + encodeURIComponent(r.id) + "?" + Dash.range();
+    link.textContent = r.name; name.appendChild(link);
+    if (r.site !== "main") name.append(" · " + r.site);
+    tr.appendChild(name);
+  }
+  function rangeRow(tr, r) {
+    Dash.cell(tr, r.issued, "issued"); Dash.cell(tr, r.served, "served");
+    Dash.cell(tr, r.no_show, "no_show"); Dash.cell(tr, r.cancelled, "cancelled"); Dash.cell(tr, r.unfinished, "unfinished");
+    Dash.cell(tr, r.resolved_pct, "resolved"); Dash.cell(tr, r.forwarded, "forwarded");
+    Dash.cell(tr, r.avg_wait_min, "avg");
+    const p90 = Dash.cell(tr, r.p90_wait_min, "p90");
+    if (r.breach) p90.title = WORDS.breach;
+    Dash.cell(tr, r.satisfaction, "satisfaction");
+  }
   function render() {
     if (!data) return;
     const ward = wardSelect.value;
@@ -16,36 +35,41 @@
       const c = x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1;
       return asc ? c : -c;
     });
-    const body = table.tBodies[0];
-    body.replaceChildren();
+    const body = table.tBodies[0], now = live.tBodies[0];
+    body.replaceChildren(); now.replaceChildren();
     for (const r of rows) {
       const tr = body.insertRow();
       tr.dataset.center = r.id;
       tr.className = (r.stale ? "stale " : "") + (r.breach ? "breach" : "");
-      const name = document.createElement("td"), link = document.createElement("a");
-      link.href = "/centers/" + encodeURIComponent(r.id) + "?" + Dash.range();
-      link.textContent = r.name; name.appendChild(link);
-      if (r.site !== "main") name.append(" · " + r.site);
-      tr.appendChild(name);
-      Dash.cell(tr, r.ward);
-      Dash.cell(tr, r.waiting, "waiting"); Dash.cell(tr, r.longest_wait_min); Dash.cell(tr, r.counters_open);
-      Dash.cell(tr, r.served, "served");
-      Dash.cell(tr, r.no_show, "no_show"); Dash.cell(tr, r.cancelled, "cancelled"); Dash.cell(tr, r.unfinished, "unfinished");
-      Dash.cell(tr, r.resolved_pct); Dash.cell(tr, r.avg_wait_min);
-      const p90 = Dash.cell(tr, r.p90_wait_min, "p90");
-      if (r.breach) p90.title = WORDS.breach;
-      Dash.cell(tr, r.satisfaction);
-      const alerts = Dash.cell(tr, r.alerts.length || "", "alerts");
+      nameCell(tr, r); Dash.cell(tr, r.ward); rangeRow(tr, r);
+      const lr = now.insertRow();
+      lr.dataset.center = r.id;
+      lr.className = r.stale ? "stale" : "";
+      nameCell(lr, r); Dash.cell(lr, r.ward);
+      Dash.cell(lr, r.waiting, "waiting"); Dash.cell(lr, r.longest_wait_min, "longest"); Dash.cell(lr, r.counters_open, "open");
+      const alerts = Dash.cell(lr, r.alerts.length || "", "alerts");
       alerts.title = r.alerts.map((a) => a.message).join("\n");
-      const age = Dash.cell(tr, r.sync_age_s === null ? WORDS.never : r.sync_age_s, "sync");
+      const age = Dash.cell(lr, r.sync_age_s === null ? WORDS.never : r.sync_age_s, "sync");
       if (r.stale) { const b = document.createElement("span"); b.className = "badge"; b.textContent = WORDS.stale; age.append(" ", b); }
     }
+    // The province's row: every center the user may see, whatever the ward filter shows.
+    const t = data.total;
+    const foot = table.tFoot; foot.replaceChildren();
+    const tr = foot.insertRow(); tr.className = "total" + (t.breach ? " breach" : "");
+    const label = document.createElement("th"); label.colSpan = 2; label.scope = "row";
+    label.textContent = WORDS.total + " (" + Dash.fmt(t.centers) + ")"; tr.appendChild(label);
+    rangeRow(tr, t);
+    const lfoot = live.tFoot; lfoot.replaceChildren();
+    const lt = lfoot.insertRow(); lt.className = "total";
+    const llabel = label.cloneNode(true); lt.appendChild(llabel);
+    Dash.cell(lt, t.waiting, "waiting"); Dash.cell(lt, t.longest_wait_min, "longest"); Dash.cell(lt, t.counters_open, "open");
+    Dash.cell(lt, t.alerts || "", "alerts"); Dash.cell(lt, "");
     const wards = document.getElementById("wards").tBodies[0];
     wards.replaceChildren();
     for (const w of data.wards.filter((w) => !ward || w.ward === ward)) {
       const tr = wards.insertRow();
-      for (const v of [w.ward, w.sites, w.waiting, w.served, w.no_show, w.cancelled, w.unfinished, w.resolved_pct,
-                       w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
+      for (const v of [w.ward, w.sites, w.waiting, w.issued, w.served, w.no_show, w.cancelled, w.unfinished,
+                       w.resolved_pct, w.forwarded, w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
     }
     for (const a of ["export-csv", "export-xlsx"]) {
       const el = document.getElementById(a);
@@ -55,10 +79,11 @@
   async function refresh() {
     try { data = await Dash.getJSON("/api/v1/overview?" + Dash.range()); render(); } catch (e) { console.warn(e); }
   }
-  for (const th of table.tHead.rows[0].cells) {
+  const heads = [...table.tHead.rows[0].cells, ...live.tHead.rows[0].cells];
+  for (const th of heads) {
     th.addEventListener("click", () => {
       asc = sortKey === th.dataset.key ? !asc : true; sortKey = th.dataset.key;
-      for (const o of table.tHead.rows[0].cells) o.classList.remove("sorted", "asc");
+      for (const o of heads) o.classList.remove("sorted", "asc");
       th.classList.add("sorted"); if (asc) th.classList.add("asc");
       render();
     });

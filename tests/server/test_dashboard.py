@@ -106,8 +106,21 @@ def test_the_province_sees_every_center_and_each_wards_roll_up(synced, login, op
     wards = {w["ward"]: w for w in body["wards"]}
     assert (wards["Tân Phú"]["sites"], wards["Tân Phú"]["issued"], wards["Tân Phú"]["waiting"]) == (2, 14, 5)
     assert (wards["Tân Phú"]["cancelled"], wards["Tân Phú"]["unfinished"]) == (1, 1)  # the province total keeps them
+    total = body["total"]  # the province's row: sums, and averages weighted by the tickets behind them
+    assert total["centers"] == 3 and total["issued"] == sum(r["issued"] for r in rows.values())
+    assert total["waiting"] == sum(r["waiting"] or 0 for r in rows.values())
+    assert total["alerts"] == sum(len(r["alerts"]) for r in rows.values())
+    served = sum(r["served"] for r in rows.values())
+    resolved = sum(r["resolved"] for r in rows.values())
+    assert total["served"] == served and total["resolved_pct"] == round(100 * resolved / served, 1)
+    assert (
+        min(r["p90_wait_min"] for r in rows.values())
+        <= total["p90_wait_min"]
+        <= max(r["p90_wait_min"] for r in rows.values())
+    )
+    assert total["breach"] == (total["p90_wait_min"] > 20)
     other_day = client.get("/api/v1/overview?from=2026-11-24").json
-    assert all(r["issued"] == 0 for r in other_day["centers"])
+    assert all(r["issued"] == 0 for r in other_day["centers"]) and other_day["total"]["issued"] == 0
 
 
 def test_staff_see_only_their_own_center(synced, login, openapi):

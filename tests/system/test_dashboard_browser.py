@@ -66,11 +66,13 @@ def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tm
     for _ in range(3):
         desk.issue("A")
     log_in(page, base)
-    row = page.locator("#centers tr[data-center=test]")
-    expect(row.locator("td.waiting")).to_have_text("3", timeout=3 * INTERVAL_S * 1000)
+    row, now = page.locator("#centers tr[data-center=test]"), page.locator("#live tr[data-center=test]")
+    expect(now.locator("td.waiting")).to_have_text("3", timeout=3 * INTERVAL_S * 1000)
     desk.issue("A")
     desk.issue("B")  # two more citizens: the gateway pushes, the page refreshes, both within ~2 intervals
-    expect(row.locator("td.waiting")).to_have_text("5", timeout=(2 * INTERVAL_S + 1) * 1000)
+    expect(now.locator("td.waiting")).to_have_text("5", timeout=(2 * INTERVAL_S + 1) * 1000)
+    expect(row.locator("td.issued")).to_have_text("5")  # the day's figures apart from the live ones
+    expect(page.locator("#centers tfoot tr.total td.issued")).to_have_text("5")  # the province's row
     desk.serve(1)
     expect(row.locator("td.served")).to_have_text("1", timeout=(2 * INTERVAL_S + 1) * 1000)
     desk(Cancel(desk.issue("B")))  # beside served: no-shows, cancelled, unfinished
@@ -94,15 +96,31 @@ def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tm
     assert refused == []
 
 
-def test_the_dashboard_fits_a_phone(province, browser_page):
+def overview_at(province, page, width: int, height: int):
+    """The overview with one citizen waiting, on a screen of this size, once its rows are in."""
     base, desk = province
-    page = browser_page
     desk.issue("A")
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size({"width": width, "height": height})
     log_in(page, base)
-    expect(page.locator("#centers tr[data-center=test] td.waiting")).to_have_text("1", timeout=3000)
+    expect(page.locator("#live tr[data-center=test] td.waiting")).to_have_text("1", timeout=3000)
+    return page
+
+
+def test_the_dashboard_fits_a_phone(province, browser_page):
+    page = overview_at(province, browser_page, 390, 844)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the page scrolls sideways; only the tables may"
     page.click("text=English")
     expect(page.locator("h2").first).to_have_text("Centers")
     assert page.evaluate("[Dash.fmt(78.2), Dash.fmt(19075)]") == ["78.2", "19,075"]
+
+
+def test_the_overview_fits_a_1366_pixel_screen(province, browser_page, tmp_path):
+    """Every column of every table in view without scrolling sideways, on the laptop screen a
+    province office has, and the province's total row."""
+    page = overview_at(province, browser_page, 1366, 768)
+    expect(page.locator("#centers tfoot tr.total th")).to_have_text("Toàn tỉnh (1)")
+    hidden = page.evaluate("[...document.querySelectorAll('.scroll')].map((b) => b.scrollWidth - b.clientWidth)")
+    assert hidden == [0, 0, 0], f"columns hidden behind a sideways scroll: {hidden} px"
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.screenshot(path=str(tmp_path / "overview-1366.png"), full_page=True)
