@@ -13,9 +13,9 @@ The estimate has two parts (docs/dispatch.md, "The wait estimate").
    guard, and its share of the rest through the counters' priority budget. A counter time is a
    service's mean from the call to the completion over today once `eta_min_samples` are done,
    else its `prior_minutes`; with neither, or no open counter for the service, the estimate is
-   unknown. With more than MAX_AHEAD people ahead (a queue far longer than a hall holds), or
-   past MAX_STEPS counter turns, the point is the fluid one, `(ahead + ½) × counter time ÷
-   capacity`: the cost of an estimate stays bounded.
+   unknown. With more than MAX_AHEAD people ahead, or more people waiting and about to arrive
+   than MAX_STEPS counter turns would take (a queue far longer than a hall holds), the point is
+   the fluid one, `(ahead + ½) × counter time ÷ capacity`: the cost of an estimate stays bounded.
 2. A range calibrated on today: every ticket's real wait, once it is called, gives its error
    against its point in units of `scale(point)` (which grows as the square root of the point: a
    sum of many counter times is relatively surer than one), kept sorted, priority and normal
@@ -40,7 +40,7 @@ SCALE_MIN = 2.0  # minutes: the spread of a wait no one is ahead for
 LOOKAHEAD_S = 15 * 60.0  # how long today's arrival rate is played forward
 RATE_WINDOW_S = 3600.0  # the arrivals the rate is taken over
 MAX_AHEAD = 400  # people ahead past which the path is not played: the fluid point is used
-MAX_STEPS = 2000  # counter turns played forward before giving up for the fluid point
+MAX_STEPS = 1000  # counter turns played forward at most: past it, the fluid point
 FINE_UNTIL_MIN = 30  # bounds in whole minutes up to here, whole STEP_MIN above
 STEP_MIN = 5
 IDLE_RECHECK_S = 60.0  # a counter with no one to take looks again this much later
@@ -130,14 +130,16 @@ def _all_busy(state: State, service: str) -> bool:
 def _expected_path(state: State, service: str, ahead: int, now: float, priority: bool,
                    means: dict[str, float | None]) -> float | None:  # fmt: skip
     """Minutes until the new ticket is taken, counts played forward; None past the bounds."""
-    waiting = {code: float(q.waiting) for code, q in state.queues.items()}
     if ahead > MAX_AHEAD:
         return None
+    waiting = {code: float(q.waiting) for code, q in state.queues.items()}
+    rates = state.arrival_rates(now, RATE_WINDOW_S)
+    if sum(waiting.values()) + sum(rates.values()) * LOOKAHEAD_S > MAX_STEPS:
+        return None  # more turns than the bound would be played: the fluid point
     mine = ahead + 1.0
     if priority:
         mine += _priority_place(state, service, ahead, now)
     waiting[service] = mine
-    rates = state.arrival_rates(now, RATE_WINDOW_S)
     rates[service] = state.arrival_rates(now, RATE_WINDOW_S, priority_only=True)[service]
     free: list[tuple[float, int]] = []
     for c in state.counters.values():
