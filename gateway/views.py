@@ -74,9 +74,11 @@ def ticket_view(state: State, day: str, ticket_id: str, now: float) -> dict[str,
 
     People ahead counts the waiting tickets of the same service that the routing rule would call
     first if nothing else changed: for a priority ticket the older priority ones, for a normal
-    ticket every waiting priority one and the older normal ones.
+    ticket every waiting priority one and the older normal ones. Its wait is the one the live
+    snapshot gives the same place (eta.queue_estimates), so the gateway's page and the
+    province's agree.
     """
-    from .dispatch.eta import estimate
+    from .dispatch.eta import queue_estimates
 
     t = state.tickets.get(ticket_id) if day == state.day else None
     if t is None:
@@ -95,7 +97,7 @@ def ticket_view(state: State, day: str, ticket_id: str, now: float) -> dict[str,
     }
     if t.state == "waiting":
         ahead = sum(1 for o in state.tickets.values() if o.state == "waiting" and _before(o, t))
-        low, high, _ = estimate(state, t.service, ahead, now, t.priority is not None)
+        low, high, _ = queue_estimates(state, now)[t.service][ahead]
         view |= {"ahead": ahead, "eta": None if low is None else f"{low}–{high} phút"}
     return view
 

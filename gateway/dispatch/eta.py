@@ -72,8 +72,7 @@ def queue_estimates(state: State, now: float) -> dict[str, list[Estimate]]:
     means = {code: _counter_time(state, code) for code in state.services}
     waiting = {code: float(q.waiting) for code, q in state.queues.items()}
     taken: dict[str, list[float]] = {code: [] for code in state.services}
-    free = [(_free_at(state, c.current, now, means), c.number) for c in state.counters.values() if c.status == OPEN]
-    heapq.heapify(free)
+    free = _free_counters(state, now, means)
     for _ in range(MAX_STEPS):
         if not free:
             break
@@ -141,11 +140,7 @@ def _expected_path(state: State, service: str, ahead: int, now: float, priority:
         mine += _priority_place(state, service, ahead, now)
     waiting[service] = mine
     rates[service] = state.arrival_rates(now, RATE_WINDOW_S, priority_only=True)[service]
-    free: list[tuple[float, int]] = []
-    for c in state.counters.values():
-        if c.status == OPEN:
-            free.append((_free_at(state, c.current, now, means), c.number))
-    heapq.heapify(free)
+    free = _free_counters(state, now, means)
     played_to = now
     for _ in range(MAX_STEPS):
         at, number = heapq.heappop(free)
@@ -175,6 +170,13 @@ def _take(tiers: tuple[tuple[str, ...], ...], waiting: dict[str, float]) -> str 
         if best is not None:
             return best
     return None
+
+
+def _free_counters(state: State, now: float, means: dict[str, float | None]) -> list[tuple[float, int]]:
+    """The open counters as a heap of (when free, number): where both paths start."""
+    free = [(_free_at(state, c.current, now, means), c.number) for c in state.counters.values() if c.status == OPEN]
+    heapq.heapify(free)
+    return free
 
 
 def _free_at(state: State, current: str | None, now: float, means: dict[str, float | None]) -> float:
