@@ -94,6 +94,18 @@ class Device:
     printer: str = "58mm"  # kiosk: printer profile
 
 
+DEFAULT_AGENCIES = (
+    "Chi nhánh Văn phòng đăng ký đất đai",
+    "Công an xã, phường",
+    "Bảo hiểm xã hội",
+    "Sở Tư pháp",
+    "Sở Tài chính",
+    "Sở Xây dựng",
+    "Ủy ban nhân dân tỉnh",
+)  # the bodies a commune center forwards to (../shared/context.md); a center lists its own
+MAX_AGENCIES, MAX_AGENCY = 30, 120
+
+
 @dataclass(frozen=True, slots=True)
 class CenterConfig:
     id: str
@@ -109,6 +121,7 @@ class CenterConfig:
     opening_hours: tuple[tuple[str, str], ...] = (("07:30", "11:30"), ("13:30", "17:00"))
     open_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays: 1 = Monday
     budgets: BudgetRules = field(default_factory=BudgetRules)
+    agencies: tuple[str, ...] = DEFAULT_AGENCIES  # where "Chuyển hồ sơ đi" sends a filing, the console's list
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -121,7 +134,8 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v = Validator(source)
     v.known(data, "", ("center", "dispatch", "budgets", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
-    v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days"))
+    v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days",
+                                "agencies"))  # fmt: skip
     center_id = v.get(center, "center", "id", str)
     v.matches(center_id, "center.id", ids.center_id_problem)
     name = v.get(center, "center", "name", str)
@@ -152,6 +166,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     )
     v.unique([d.id for d in devices], "devices", "id")
     hours, days = _opening(v, center)
+    agencies = _agencies(v, center)
     return CenterConfig(
         center_id,
         name,
@@ -166,7 +181,21 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         hours,
         days,
         budgets,
+        agencies,
     )
+
+
+def _agencies(v: Validator, center: dict) -> tuple[str, ...]:
+    agencies = v.get(center, "center", "agencies", list, required=False, default=list(DEFAULT_AGENCIES))
+    if not 1 <= len(agencies) <= MAX_AGENCIES or not all(
+        isinstance(a, str) and a.strip() == a and 0 < len(a) <= MAX_AGENCY for a in agencies
+    ):
+        v.fail("center.agencies", f"cần 1–{MAX_AGENCIES} tên cơ quan, mỗi tên 1–{MAX_AGENCY} ký tự "
+               f"(need 1–{MAX_AGENCIES} names of 1–{MAX_AGENCY} characters), got {agencies!r}")  # fmt: skip
+    for i, a in enumerate(agencies):
+        if a in agencies[:i]:
+            v.fail(f"center.agencies[{i}]", f"trùng lặp (duplicate) {a!r}")
+    return tuple(agencies)
 
 
 def _opening(v: Validator, center: dict) -> tuple[tuple[tuple[str, str], ...], tuple[int, ...]]:

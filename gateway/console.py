@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
+from . import console_keys as keys
 from . import protocol as p
 from .dispatch import DispatchError
 from .journal import JournalError
@@ -103,8 +104,9 @@ def page():
     session = _session()
     if session is None:
         return render_template("console_login.html", error=None, counters=_with_pin())
+    center = current_app.config["CENTER"]
     return render_template("console.html", counter=_counters()[session.counter], csrf=session.csrf,
-                           services=current_app.config["CENTER"].services)  # fmt: skip
+                           services=center.services, agencies=center.agencies, keys=keys.KEYS)  # fmt: skip
 
 
 def _with_pin() -> list:
@@ -158,16 +160,20 @@ def state():
     if session is None:
         return jsonify({"error": "signed_out"}), 401
     counter = session.counter
-    read = current_app.config["READ"]
+    read, clock = current_app.config["READ"], current_app.config["CLOCK"]
 
     def view(st) -> dict:
         c = st.counters[counter]
+        ticket = st.tickets[c.current] if c.current else None
         return {
             "counter": counter,
             "status": c.status,
             "ticket": c.current,
-            "ticket_state": st.tickets[c.current].state if c.current else None,
+            "ticket_state": ticket.state if ticket else None,
+            "heading": keys.current_heading(ticket.state if ticket else None),
+            "service": st.services[ticket.service].name if ticket else None,
             "waiting": {code: q.waiting for code, q in st.queues.items()},
+            "keys": keys.reasons(st, counter, clock()),
         }
 
     return jsonify(read(view))
@@ -193,6 +199,10 @@ def action():
     if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
         return jsonify({"ok": False, "error": "malformed", "message": "Thiếu mã yêu cầu (request_id)."}), 400
     event_id = f"console-{counter}:{request_id}"
+    center = current_app.config["CENTER"]
+    if body.get("outcome") == "forwarded" and body.get("forwarded_to") not in center.agencies:
+        message = "Chọn cơ quan nhận hồ sơ trong danh sách của trung tâm."
+        return jsonify({"ok": False, "error": "malformed", "message": message}), 400
     try:
         command = p.key_command(counter, {**body, "kind": "key"}, event_id)
     except p.ProtocolError as e:
@@ -204,8 +214,12 @@ def action():
     except JournalError:  # e.g. the disk is full: nothing was recorded, the staff may try again
         message = "Máy chủ không lưu được thao tác (ổ đĩa đầy?), thử lại sau."
         return jsonify({"ok": False, "error": "journal", "message": message}), 503
-    status = 200 if not isinstance(outcome, DispatchError) else 409
-    return jsonify(p.ack(event_id, outcome)), status
+    if isinstance(outcome, DispatchError):
+        return jsonify(p.ack(event_id, outcome)), 409
+    answer = p.ack(event_id, outcome)
+    names = {s.code: s.name for s in center.services}
+    said = keys.confirmation(keys.key_for(body), counter, answer.get("ticket"), body, names)
+    return jsonify({**answer, "message": said})
 
 
 def _csrf_ok(session: Session) -> bool:

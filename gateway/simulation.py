@@ -70,6 +70,9 @@ class Profile:
     walk_s: tuple[float, float] = (20.0, 60.0)
     recall_every_s: float = 30.0
     mix: dict[str, float] = field(default_factory=lambda: dict(SERVICE_MIX))
+    staffed: frozenset[int] | None = (
+        None  # the counters simulated clerks work (None: all); the demo leaves one to a visitor
+    )
 
 
 class _Day:
@@ -203,13 +206,14 @@ def simulate_day(
     profile = profile or Profile()
     tz = ZoneInfo(config.timezone)
     sim = _Day(config, handle, profile, seed, day)
-    sim.idle = {c.number for c in config.counters}
+    counters = [c for c in config.counters if profile.staffed is None or c.number in profile.staffed]
+    sim.idle = {c.number for c in counters}
 
     def clock(hh: int, mm: int) -> float:
         return datetime.combine(day, time(hh, mm), tz).timestamp()
 
     def open_all(now: float) -> None:
-        for c in config.counters:
+        for c in counters:
             handle(OpenCounter(c.number), now)
             sim.open.add(c.number)
         sim.wake_idle(now)

@@ -48,6 +48,10 @@ class Stopped(Exception):
     """Ctrl-C: the simulated people stop where they are."""
 
 
+VISITOR_COUNTER = 2  # the main center's counter 2 (A, then B) doubles counter 1: left to a visitor's console
+VISITOR = ("phu-dinh", VISITOR_COUNTER)
+
+
 @dataclass
 class Site:
     config: CenterConfig
@@ -189,8 +193,9 @@ def announce(sites: list[Site], server: Province, password: str, day: date, spee
         n = sum(d.role == "counter" for d in site.config.devices)
         lines.append(f"  {site.config.name}: màn hình phòng chờ (hall) {site.url}/hall · thiết bị {site.url}/devices "
                      f"· {len(site.boards)} bo mạch, {n} quầy")  # fmt: skip
-    first = main.config.counters[0]
-    lines += [f"  Bàn làm việc quầy {first.number} (counter console): {main.url}/console — mã PIN {first.pin}",
+    visitor = next(c for c in main.config.counters if c.number == VISITOR_COUNTER)
+    lines += [f"  Bàn làm việc quầy {visitor.number}, dành cho bạn: không ai mô phỏng làm việc ở quầy này "
+              f"(counter console, yours to work): {main.url}/console — mã PIN {visitor.pin}",
               f"  Vé đã in (printed tickets, PNG): {out / 'tickets'}",
               "Nhấn Ctrl-C để dừng. (Ctrl-C stops)"]  # fmt: skip
     print("\n".join(lines), flush=True)
@@ -209,7 +214,8 @@ def play(site: Site, day: date, clock: ScaledClock, stop: threading.Event, until
         raise Stopped
 
     try:
-        simulate_day(site.config, site.desk.handle, day, Profile(citizens=site.citizens), seed, pace)
+        staffed = frozenset(c.number for c in site.config.counters if (site.config.id, c.number) != VISITOR)
+        simulate_day(site.config, site.desk.handle, day, Profile(citizens=site.citizens, staffed=staffed), seed, pace)
     except Stopped:
         pass
     except Exception as e:  # the site would freeze with people waiting: say so, and the demo fails

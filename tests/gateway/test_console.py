@@ -101,7 +101,7 @@ def test_actions_are_the_keypads(console, gateway, boards):
     csrf = csrf_of(console)
     assert act(console, csrf, "open", "00000000000000a1").get_json()["ok"]
     called = act(console, csrf, "next", "00000000000000a2").get_json()
-    assert called == {"id": called["id"], "ok": True, "ticket": "A001"}
+    assert called == {"id": called["id"], "ok": True, "ticket": "A001", "message": "Đã gọi số A001 đến quầy 1."}
     counter_board.wait_for("display", lambda b: b["text"] == "A001")  # the same display as a key press
     again = act(console, csrf, "next", "00000000000000a2")  # a double click: the same answer, no second call
     assert again.get_json() == called
@@ -149,3 +149,26 @@ def test_a_full_journal_is_a_clear_503_and_nothing_changes(console, gateway):
     assert gateway.dispatcher.state.counters[1].status == before  # nothing was recorded, nothing changed
     db.execute("PRAGMA max_page_count = 1073741823")
     assert act(console, csrf, ("open", "pause")[i % 2], "ffffffffffffffff").get_json()["ok"]
+
+
+def test_the_state_says_what_each_key_can_do_and_the_agency_is_one_of_the_centers(console, gateway, boards):
+    kiosk = boards("kiosk-1")
+    kiosk.ack_for(kiosk.press(button=0))
+    sign_in(console)
+    csrf = csrf_of(console)
+    page = console.get("/console").get_data(as_text=True)
+    assert page.index("Gọi số tiếp theo") < page.index("Hoàn tất tại chỗ") < page.index("Bắt đầu phục vụ")
+    assert '<option value="B">Hộ tịch' in page and "<option>Sở Tư pháp</option>" in page  # names, and the list
+    state = console.get("/console/state").get_json()
+    assert state["keys"]["next"] == "Quầy 1 đang đóng, cần mở quầy trước" and state["keys"]["open"] is None
+    assert act(console, csrf, "open", "00000000000000c1").get_json()["message"] == "Quầy đã mở: sẵn sàng gọi số."
+    act(console, csrf, "next", "00000000000000c2")
+    state = console.get("/console/state").get_json()
+    assert (state["ticket"], state["heading"], state["keys"]["resolved"]) == (
+        "A001", "Đã gọi, chờ công dân đến quầy", None)  # fmt: skip
+    assert state["service"] == "Chứng thực"
+    made_up = act(console, csrf, "complete", "00000000000000c3", outcome="forwarded", forwarded_to="Nhà hàng xóm")
+    assert made_up.status_code == 400 and "danh sách" in made_up.get_json()["message"]
+    assert gateway.dispatcher.state.tickets["A001"].state == "called"  # refused: nothing changed
+    moved = act(console, csrf, "transfer", "00000000000000c4", to_service="B").get_json()
+    assert moved["message"] == f"Đã chuyển số A001 sang dịch vụ {gateway.dispatcher.state.services['B'].name}."

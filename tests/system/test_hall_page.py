@@ -83,14 +83,29 @@ def test_a_counter_served_from_the_browser_console(gateway_process, boards, trus
     page.fill("input[name=pin]", "2468")
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Quầy 1")
-    page.click("button[data-action=open]")
-    expect(page.locator("#status")).to_have_text("Đang mở")
-    page.click("button[data-action=next]")
+    expect(page.locator("#key-open")).to_be_enabled()
+    expect(page.locator("#key-next")).to_be_disabled()  # closed: only opening is offered, with the reason
+    expect(page.locator("#why-next")).to_have_text("Quầy 1 đang đóng, cần mở quầy trước")
+    page.click("#key-open")
+    expect(page.locator("#status")).to_have_text("Quầy đang mở")
+    expect(page.locator("#message")).to_have_text("Quầy đã mở: sẵn sàng gọi số.")
+    page.click("#key-next")
     expect(page.locator("#ticket")).to_have_text("A001")
-    expect(page.locator("#message")).to_have_text("Số A001")
-    page.click("button[data-action=next]")  # refused: the counter has a ticket in hand
-    expect(page.locator("#message")).to_contain_text("đang phục vụ số A001")
-    expect(page.locator("#message")).to_have_class("error")
+    expect(page.locator("#heading")).to_have_text("Đã gọi, chờ công dân đến quầy")  # not yet "serving"
+    expect(page.locator("#message")).to_have_text("Đã gọi số A001 đến quầy 1.")
+    expect(page.locator("#key-next")).to_be_disabled()  # a ticket in hand: the reason says so
+    expect(page.locator("#why-next")).to_contain_text("đang phục vụ số A001")
+    expect(page.locator("#why-no_show")).to_contain_text("Cần gọi lại số A001 ít nhất 2 lần")
+    page.select_option("#agency", "Sở Tư pháp")
+    page.click("#key-forwarded")  # call → forward, without a separate start
+    expect(page.locator("#message")).to_have_text("Số A001: đã nhận hồ sơ, chuyển đến Sở Tư pháp.")
+    expect(page.locator("#message")).to_have_class("done")
+    expect(page.locator("#ticket")).to_have_text("—")
+    expect(page.locator("#why-next")).to_have_text("Không có ai đang chờ ở các dịch vụ của quầy này")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll on a phone
+    boxes = [page.locator(f"#key-{k}").bounding_box() for k in ("next", "resolved", "recall", "no_show", "start")]
+    assert all(b["y"] < boxes[4]["y"] for b in boxes[:4])  # the four main actions first
     cookie = next(c for c in page.context.cookies() if c["name"] == "hangcho_console")
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
