@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-VENDOR := server/static/vendor/uPlot.iife.min.js
+VENDOR := server/static/vendor/uPlot.iife.min.js tests/vendor/axe.min.js
 
 .PHONY: demo test bench faults lint system clean
 
@@ -42,8 +42,9 @@ $(STAMP): pyproject.toml
 		'micropython-esp32-stubs>=1.24'
 	touch $(STAMP)
 
-# The dashboard's chart library, served by the server itself (no CDN): scripts/fetch-vendor
-$(VENDOR): scripts/fetch-vendor
+# The dashboard's chart library, served by the server itself (no CDN), and axe-core for the
+# accessibility tests: scripts/fetch-vendor
+$(VENDOR) &: scripts/fetch-vendor
 	$(PYTHON) scripts/fetch-vendor
 
 clean:
