@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := server/static/vendor/uPlot.iife.min.js tests/vendor/axe.min.js
 
-.PHONY: demo test bench faults lint system clean
+.PHONY: demo test bench faults screens lint system clean
 
 # The whole system on this machine until Ctrl-C (rig/demo.py); e.g. make demo DEMO_ARGS="--speed 60"
 demo: system $(STAMP) $(VENDOR)
@@ -30,6 +30,10 @@ faults: system $(STAMP) $(VENDOR)
 	rm -f bench/faults.jsonl
 	HANGCHO_FAULTS=full HANGCHO_FAULTS_OUT=$(CURDIR)/bench/faults.jsonl $(BIN)/pytest $(FAULT_TESTS); \
 		status=$$?; $(BIN)/python -m faults.report bench/faults.jsonl && exit $$status
+
+# Photographs of every page from a demo morning into docs/screens/, each audited by axe-core (rig/screens.py)
+screens: system $(STAMP) $(VENDOR)
+	$(BIN)/python -m rig.screens $(SCREENS_ARGS)
 
 system:
 	@PYTHON=$(PYTHON) scripts/ensure-system-packages

@@ -172,6 +172,7 @@ def state():
             "ticket_state": ticket.state if ticket else None,
             "heading": keys.current_heading(ticket.state if ticket else None),
             "service": st.services[ticket.service].name if ticket else None,
+            "service_code": ticket.service if ticket else None,
             "waiting": {code: q.waiting for code, q in st.queues.items()},
             "keys": keys.reasons(st, counter, clock()),
         }

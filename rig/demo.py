@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as day_time
@@ -71,7 +72,9 @@ class Site:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, then: Callable[[list[Site], Province, str, date], int] | None = None) -> int:
+    """Run the demo; with `then`, call it once the day has reached --until and settled (instead of
+    running on), with everything still up: `make screens` photographs the pages there."""
     args = parse(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request of the server's
     out = args.out.resolve()
@@ -112,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             if failed:
                 stop.set()
                 return 1
+            if then is not None:
+                code = then(sites, server, password, day)
+                stop.set()
+                return code
             if args.until is None:
                 print("Hệ thống vẫn chạy; nhấn Ctrl-C để dừng. (still running; Ctrl-C to stop)", flush=True)
                 stop.wait()
@@ -163,7 +170,7 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
     source = DEMO_CENTER if site.config.id == "phu-dinh" else SATELLITE
     # The tickets' QR codes lead to the province's public ticket page, which a phone reaches from
     # anywhere (on a LAN address it could not); the demo's server is on this machine.
-    public = f"{server.url}/c/{site.config.id}"
+    public = f"{server.base}/c/{site.config.id}"
     text = source.read_text(encoding="utf-8")
     config_file.write_text(text.replace("[center]\n", f'[center]\npublic_url = "{public}"\n', 1), encoding="utf-8")
     sim = ["--sim-start", datetime.fromtimestamp(clock.start, ZONE).strftime("%Y-%m-%dT%H:%M:%S%z"),

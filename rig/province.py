@@ -30,7 +30,8 @@ class Province:
                 accounts.add_center(conn, c.id, c.name, c.ward, (sites or {}).get(c.id, "main"))
             self.tokens = {c.id: accounts.add_gateway(conn, c.id) for c in centers}
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api/v1/sync"
+        self.base = f"http://127.0.0.1:{self.port}"  # the pages: dashboard, public ticket pages
+        self.url = f"{self.base}/api/v1/sync"  # where gateways push
         self.web: WebServer | None = None  # away until started: nothing listens on the port
 
     def start(self) -> Province:

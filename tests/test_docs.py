@@ -56,7 +56,7 @@ def test_every_configuration_key_is_documented():
     for prefix, cls in tables.items():
         for field in dataclasses.fields(cls):
             assert f"`{prefix}.{field.name}`" in DISPATCH, f"{prefix}.{field.name}"
-    for key in ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days"):
+    for key in ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days", "agencies"):
         assert f"`center.{key}`" in DISPATCH, key
 
 
@@ -90,3 +90,10 @@ def test_protocol_doc_lists_every_reason_code():
     doc = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
     for code in answers.REASONS:
         assert f"| `{code}` |" in doc, code
+
+
+def test_the_screens_the_readme_shows_are_there():
+    shown = re.findall(r"\]\((docs/screens/[\w.-]+\.png)\)", README)
+    assert {"docs/screens/hall-new-call.png", "docs/screens/ticket.png", "docs/screens/dashboard.png"} <= set(shown)
+    for path in shown:
+        assert (ROOT / path).stat().st_size > 5_000, path  # a picture, not an empty file

@@ -28,6 +28,13 @@ function showKeys(reasons) {
   });
 }
 
+function offerOtherServices(current) {
+  // a ticket moves to another service: its own is not offered, and another is chosen for the clerk
+  const select = document.getElementById("to-service");
+  for (const o of select.options) o.disabled = o.value === current;
+  if (select.selectedOptions[0]?.disabled) select.value = [...select.options].find((o) => !o.disabled)?.value;
+}
+
 async function refresh() {
   try {
     const r = await fetch("/console/state", { cache: "no-store" });
@@ -42,6 +49,7 @@ async function refresh() {
       li.textContent = `${serviceNames[code] || code}: ${n.toLocaleString("vi-VN")} người`;
       return li;
     }));
+    offerOtherServices(s.service_code);
     showKeys(s.keys);
   } catch (e) { show("Mất kết nối với máy chủ, đang thử lại…", true); }
 }

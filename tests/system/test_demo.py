@@ -33,6 +33,10 @@ def test_make_demo_runs_the_whole_system(tmp_path):
     assert len(sites) == 2, out[-2000:]
     for issued, printed, on_server in sites:
         assert int(issued) > 0 and issued == printed == on_server, out[-2000:]
+    dashboard = re.search(r"http://127\.0\.0\.1:(\d+)/\?from=", out).group(1)
+    for site in ("phu-dinh", "phu-dinh-2"):  # the tickets' QR codes lead to the province's public page
+        written = (tmp_path / "demo" / site / "center.toml").read_text(encoding="utf-8")
+        assert f'public_url = "http://127.0.0.1:{dashboard}/c/{site}"' in written, written[:300]
     pictures = list((tmp_path / "demo" / "tickets").rglob("*.png"))
     assert len(pictures) == sum(int(s[1]) for s in sites)
     assert all(re.fullmatch(r"[A-F]\d{3}\.png", p.name) for p in pictures)  # named by the number printed
