@@ -2,10 +2,11 @@
 
 Runs the demo (rig/demo.py: both sites, every board on the real firmware, the province server)
 until 09:00 of its simulated day (its clock runs on while the pictures are taken), then, with
-everything still up, visits each page in headless Chromium at the sizes people use (a hall TV at
-1920×1080, a clerk's PC, a phone at 390 px, a leader's 1366-px laptop), makes one call from the
-visitor's console so the hall is caught mid-flash, and copies a printed ticket. Each page is also audited with axe-core (rig/a11y.py);
-any serious or critical violation is printed and the command exits 1.
+everything still up, visits each page in headless Chromium at the sizes people use (a hall TV
+at 1920×1080, a clerk's PC, a phone at 390 px, a leader's 1366-px laptop), makes one call from
+the visitor's console so the hall is caught mid-flash, and copies a printed ticket. Each page is
+also audited with axe-core (rig/a11y.py); any serious or critical violation is printed and the
+command exits 1.
 """
 
 from __future__ import annotations
