@@ -20,10 +20,11 @@ from .broker import free_port
 
 class Province:
     def __init__(self, database_url: str, centers: Sequence[CenterConfig], sites: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.time):  # fmt: skip
+                 clock: Callable[[], float] = time.time, province: str = ""):  # fmt: skip
         """`sites`: center id → the satellite site's name (a center not named is its ward's main site);
         `clock`: the server's, the gateways' simulated one when they live a simulated day."""
-        self.app = create_app(Settings(database_url=database_url, secret_key=secrets.token_hex(16)), clock=clock)
+        settings = Settings(database_url=database_url, secret_key=secrets.token_hex(16), province=province)
+        self.app = create_app(settings, clock=clock)
         self.engine = self.app.extensions["hangcho.engine"]
         with self.engine.begin() as conn:
             for c in centers:

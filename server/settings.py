@@ -33,7 +33,7 @@ KNOWN = {"database_url", "secret_key", "province", "sync_interval_s", "stale_aft
 class Settings:
     database_url: str
     secret_key: str
-    province: str = "Tỉnh"
+    province: str = ""  # e.g. "Thành phố Hồ Chí Minh"; none: the title alone
     sync_interval_s: int = 10
     stale_after_s: int = 60
     wait_p90_min: float = 30.0
@@ -72,7 +72,7 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
     return Settings(
         database_url=url,
         secret_key=env.get("HANGCHO_SERVER_SECRET_KEY") or data.get("secret_key") or _kept_secret(instance),
-        province=str(data.get("province", "Tỉnh")),
+        province=str(data.get("province", "")),
         sync_interval_s=int(v.positive(data, "", "sync_interval_s", 10)),
         stale_after_s=int(v.positive(data, "", "stale_after_s", 60)),
         wait_p90_min=v.positive(thresholds, "thresholds", "wait_p90_min", 30.0),

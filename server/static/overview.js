@@ -13,7 +13,7 @@
     name.className = "name";
     link.href = "/centers/" + encodeURIComponent(r.id) + "?" + Dash.range();
     link.textContent = r.name; name.appendChild(link);
-    if (r.site !== "main") name.append(" · " + r.site);
+    if (r.site !== "main" && !r.name.includes(r.site)) name.append(" · " + r.site);  // a site its name already says: once
     tr.appendChild(name);
   }
   function rangeRow(tr, r) {
