@@ -49,7 +49,7 @@ class Stopped(Exception):
     """Ctrl-C: the simulated people stop where they are."""
 
 
-PROVINCE = "Thành phố Hồ Chí Minh"  # Phú Định ward's, since July 2025
+PROVINCE, COMMUNE = "Thành phố Hồ Chí Minh", 27427  # Phường Phú Định and its province, since July 2025
 VISITOR_COUNTER = 2  # the main center's counter 2 (A, then B) doubles counter 1: left to a visitor's console
 VISITOR = ("phu-dinh", VISITOR_COUNTER)
 
@@ -155,7 +155,7 @@ def start_server(out: Path, sites: list[Site], clock: ScaledClock) -> tuple[Prov
 
     satellites = {site.config.id: site.config.name for site in sites[1:]}
     province = Province(f"sqlite:///{out / 'server.db'}", [site.config for site in sites], satellites, clock,
-                        PROVINCE)  # fmt: skip
+                        PROVINCE, COMMUNE)  # fmt: skip
     for site in sites:
         site.folder.mkdir(parents=True)
         (site.folder / "sync-token").write_text(province.tokens[site.config.id])

@@ -20,15 +20,16 @@ from .broker import free_port
 
 class Province:
     def __init__(self, database_url: str, centers: Sequence[CenterConfig], sites: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.time, province: str = ""):  # fmt: skip
+                 clock: Callable[[], float] = time.time, province: str = "", commune: int | None = None):  # fmt: skip
         """`sites`: center id → the satellite site's name (a center not named is its ward's main site);
-        `clock`: the server's, the gateways' simulated one when they live a simulated day."""
+        `clock`: the server's, the gateways' simulated one when they live a simulated day; `commune`:
+        the official code of the centers' commune (server/hierarchy.py), if they have a real one."""
         settings = Settings(database_url=database_url, secret_key=secrets.token_hex(16), province=province)
         self.app = create_app(settings, clock=clock)
         self.engine = self.app.extensions["hangcho.engine"]
         with self.engine.begin() as conn:
             for c in centers:
-                accounts.add_center(conn, c.id, c.name, c.ward, (sites or {}).get(c.id, "main"))
+                accounts.add_center(conn, c.id, c.name, c.ward, (sites or {}).get(c.id, "main"), commune)
             self.tokens = {c.id: accounts.add_gateway(conn, c.id) for c in centers}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"  # the pages: dashboard, public ticket pages

@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from contracts import ids
 
+from . import hierarchy
 from .schema import centers, gateways, users
 
 ROLES = ("admin", "staff")
@@ -38,13 +39,26 @@ class User:
         return self.role == "admin" or self.center_id == center_id
 
 
-def add_center(conn: Connection, center_id: str, name: str, ward: str, site: str = "main") -> None:
+def add_center(conn: Connection, center_id: str, name: str, ward: str | None = None, site: str = "main",
+               commune: str | int | None = None) -> None:  # fmt: skip
+    """A center of a commune given by official code or name (its ward is then the official name),
+    or, without one, of a ward named freely (it then rolls up to no province)."""
     problem = ids.center_id_problem(center_id)
     if problem:  # it names the center in every gateway's topics and batches: the same grammar here
         raise AccountError(f"center id {problem}")
+    codes = {}
+    if commune is not None:
+        try:
+            found = hierarchy.find_commune(commune)
+        except hierarchy.UnknownCommune as e:
+            raise AccountError(str(e)) from None
+        ward, codes = found.name, {"commune_code": found.code, "province_code": found.province_code}
+    if not ward:
+        raise AccountError("a center needs its commune (--commune CODE|NAME) or a ward's name (--ward)")
     if conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
         raise AccountError(f"center {center_id!r} already exists")
-    conn.execute(centers.insert().values(id=center_id, name=name, ward=ward, site=site, created_at=time.time()))
+    conn.execute(centers.insert().values(id=center_id, name=name, ward=ward, site=site, created_at=time.time(),
+                                         **codes))  # fmt: skip
 
 
 def add_gateway(conn: Connection, center_id: str) -> str:

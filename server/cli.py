@@ -92,16 +92,21 @@ def migrate_cmd(config_path: Path | None) -> None:
 @CONFIG
 @click.argument("center_id")
 @click.option("--name", required=True, help="The center's name as people read it.")
-@click.option("--ward", required=True, help="The commune or ward it serves (sites of one ward roll up together).")
+@click.option("--commune", help="Its commune or ward: official code (27427) or name ('Phú Định', 'Tân Phú, Đồng Nai').")
+@click.option("--ward", help="Without --commune: a ward's name, free text (it then rolls up to no province).")
 @click.option("--site", default="main", show_default=True, help="'main', or the name of a satellite site.")
-def add_center_cmd(config_path: Path | None, center_id: str, name: str, ward: str, site: str) -> None:
-    """Register a center (one gateway's site).
+def add_center_cmd(config_path: Path | None, center_id: str, name: str, commune: str | None, ward: str | None,
+                   site: str) -> None:  # fmt: skip
+    """Register a center (one gateway's site) in its commune, from the official list of the 34
+    provinces and 3,321 communes (July 2025). A name several provinces have, or one that is not
+    there, is refused with the candidates or the closest names.
 
     \b
     Example:
-      hangcho-server add-center xa-tan-phu --name "Trung tâm PVHCC xã Tân Phú" --ward "Tân Phú"
+      hangcho-server add-center phu-dinh --name "Trung tâm PVHCC phường Phú Định" --commune 27427
+      hangcho-server add-center xa-tan-phu --name "Trung tâm PVHCC xã Tân Phú" --commune "Tân Phú, Đồng Nai"
     """
-    _account(config_path, lambda conn: accounts.add_center(conn, center_id, name, ward, site),
+    _account(config_path, lambda conn: accounts.add_center(conn, center_id, name, ward, site, commune),
              ("center_added", center_id))  # fmt: skip
     click.echo(f"center {center_id} added")
 

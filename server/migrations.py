@@ -73,6 +73,16 @@ def _outcome_counts(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE hourly ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
 
 
+def _hierarchy(conn: Connection) -> None:
+    """Each center's commune and province by their official codes. Added only if missing, as in
+    step 4; a center from before keeps its ward's name and has no codes until it is set again."""
+    have = {c["name"] for c in inspect(conn).get_columns("centers")}
+    for column in ("commune_code", "province_code"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE centers ADD COLUMN {column} INTEGER"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_centers_province_code ON centers (province_code)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -81,6 +91,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "server-side web sessions, disabled users, login throttling", _server_side_sessions),
     (6, "the audit log", _audit_log),
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
+    (8, "each center's commune and province, by official code", _hierarchy),
 ]
 LATEST = MIGRATIONS[-1][0]
 

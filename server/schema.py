@@ -26,6 +26,10 @@ centers = Table(
     Column("ward", Text, nullable=False),  # the commune or ward; several sites may share one
     Column("site", Text, nullable=False, default="main"),  # "main" or a satellite's name
     Column("created_at", Float, nullable=False),
+    # the official codes (server/hierarchy.py): a ward's sites roll up to its commune, communes to
+    # their province; a center added before step 8 without them has neither
+    Column("commune_code", Integer, nullable=True),
+    Column("province_code", Integer, nullable=True, index=True),
 )
 
 gateways = Table(
