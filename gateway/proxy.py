@@ -18,10 +18,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.nginx import http_common, listen
+
 from .pki import Issued, ensure_ca, issue
 from .web import PLAIN_PATHS
 
-HEADER_TIMEOUT_S = 10  # request headers, and the TLS handshake before them
 WORKER_CONNECTIONS = 4096
 PER_CLIENT_REQUESTS = 32  # requests in progress from one address (hall streams are capped lower by the app)
 
@@ -54,11 +55,6 @@ def gateway_addresses() -> list[str]:
     return list(dict.fromkeys(hosts))
 
 
-def _listen(address: str) -> str:
-    host, _, port = address.rpartition(":")
-    return f"{host}:{port}" if host and host != "0.0.0.0" else port
-
-
 def _location(path: str) -> str:
     return f"location {path}" if path.endswith("/") and path != "/" else f"location = {path}"
 
@@ -82,20 +78,7 @@ events {{
 
 http {{
     include /etc/nginx/mime.types;
-    server_tokens off;
-    access_log off;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-
-    # Slow or idle clients are dropped, never waited for (slowloris).
-    client_header_timeout {HEADER_TIMEOUT_S}s;
-    client_body_timeout {HEADER_TIMEOUT_S}s;
-    send_timeout 30s;
-    keepalive_timeout 30s;
-    reset_timedout_connection on;
+{http_common(temp)}
     client_header_buffer_size 1k;
     large_client_header_buffers 4 8k;
     client_max_body_size 1m;
@@ -121,13 +104,13 @@ http {{
     proxy_read_timeout 60s;  # the hall stream sends a heartbeat every 5 s
 
     server {{
-        listen {_listen(http)} default_server;
+        listen {listen(http)} default_server;
 {plain}
         location / {{ return 301 {to_https}; }}
     }}
 
     server {{
-        listen {_listen(https)} ssl default_server;
+        listen {listen(https)} ssl default_server;
         ssl_certificate {tls.cert};
         ssl_certificate_key {tls.key};
         location / {{ proxy_pass http://gateway; }}

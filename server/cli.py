@@ -340,3 +340,32 @@ def run_cmd(config_path: Path | None, host: str, port: int) -> None:
         raise Trouble(str(e)) from e
     click.get_current_context().meta["hangcho.database_url"] = settings.database_url
     create_app(settings).run(host=host, port=port, threaded=True)
+
+
+@main.command("proxy-conf")
+@click.option("--node", "nodes", multiple=True, required=True, metavar="HOST:PORT",
+              help="A server node's gunicorn; give it once per node.")  # fmt: skip
+@click.option("--listen", default="443", show_default=True, metavar="[HOST:]PORT", help="nginx's HTTPS address.")
+@click.option("--http", "http", default="80", show_default=True, metavar="[HOST:]PORT",
+              help="Plain HTTP, redirected to HTTPS ('' for none).")  # fmt: skip
+@click.option("--cert", required=True, type=click.Path(dir_okay=False), help="The TLS certificate (chain) file.")
+@click.option("--key", required=True, type=click.Path(dir_okay=False), help="Its private key file.")
+def proxy_conf_cmd(nodes: tuple[str, ...], listen: str, http: str, cert: str, key: str) -> None:
+    """Print the nginx.conf that puts the server nodes behind one HTTPS address (docs/server.md,
+    Deployment). Run the nodes with `proxy_hops = 1`.
+
+    \b
+    Example:
+      hangcho-server proxy-conf --node 10.0.0.11:8000 --node 10.0.0.12:8000 \\
+        --cert /etc/ssl/tinh.crt --key /etc/ssl/private/tinh.key > /etc/nginx/nginx.conf
+    """
+    import re
+
+    from .proxy import nginx_conf
+
+    for node in nodes:
+        if not re.fullmatch(r"[\w.\-\[\]:]+:\d{1,5}", node):
+            raise click.BadParameter(f"{node!r} is not HOST:PORT", param_hint="--node")
+    if not listen.rpartition(":")[2].isdigit():
+        raise click.BadParameter(f"{listen!r} is not [HOST:]PORT", param_hint="--listen")
+    click.echo(nginx_conf(list(nodes), listen, Path(cert), key, http or None), nl=False)

@@ -506,18 +506,29 @@ def server_db(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'server.db'}"
         return
-    pg = request.getfixturevalue("postgres")
+    yield _empty(request.getfixturevalue("postgres"))
+
+
+@pytest.fixture
+def postgres_db(postgres):
+    """An empty PostgreSQL database URL, for what only a shared database server can show (several
+    server nodes on one database)."""
+    return _empty(postgres)
+
+
+def _empty(pg) -> str:
+    """`pg`'s database with the previous test's tables dropped: a clean slate."""
     from sqlalchemy import create_engine, text
 
     from server import schema
 
     engine = create_engine(pg.url)
-    with engine.begin() as conn:  # a clean slate: the previous test's tables go
+    with engine.begin() as conn:
         conn.execute(
             text("DROP TABLE IF EXISTS " + ", ".join(t.name for t in schema.metadata.sorted_tables) + " CASCADE")
         )
     engine.dispose()
-    yield pg.url
+    return pg.url
 
 
 @pytest.fixture
