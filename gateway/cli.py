@@ -102,7 +102,8 @@ audio_option = click.option(
     "--audio",
     default="aplay -q",
     show_default=True,
-    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for files, or 'none'.",
+    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for numbered WAV files paced as a "
+    "speaker would play them, 'files:PATH' for the same written at once (the demo), or 'none'.",
 )
 
 

@@ -39,7 +39,7 @@ def serve(
     voice = Voice(voice_pack or DEFAULT_PACK, recordings)
     announcer = None
     if audio != "none":
-        sink = folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio)
+        sink = _sink(audio)
         announcer = Announcer(sink, voice.call_wav)
     settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password, ca=ca)
     service = GatewayService(config, dispatcher, settings, announcer=announcer, clock=clock or time.time)
@@ -65,6 +65,15 @@ def serve(
     if announcer is not None:
         announcer.close()
     dispatcher.close()
+
+
+def _sink(audio: str):
+    """`dir:PATH`: files, each taking as long as it sounds (as a speaker); `files:PATH`: at once (the demo)."""
+    if audio.startswith("dir:"):
+        return folder_sink(audio[4:])
+    if audio.startswith("files:"):
+        return folder_sink(audio[6:], realtime=False)
+    return command_sink(audio)
 
 
 def web_secret(journal: Path) -> bytes:
