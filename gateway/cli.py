@@ -241,7 +241,7 @@ def voice_pack_command(folder: Path, check: bool) -> None:
     \b
     Example:
       hangcho-gateway voice-pack /var/lib/hangcho/voice-pack
-      hangcho-gateway voice-pack --check /var/lib/hangcho/voice
+      hangcho-gateway voice-pack --check /var/lib/hangcho/voice-pack
     """
     from .voice_pack import PackError, build_pack, pack_problems
 

@@ -95,20 +95,29 @@ def manifest_json(manifest: Manifest) -> bytes:
 def read_manifest(folder: Path) -> Manifest:
     path = Path(folder) / MANIFEST
     try:
-        data = path.read_bytes()
+        data = _read_at_most(path)
     except OSError as e:
         raise PackError(f"{path}: không đọc được (cannot read): {e.strerror or e}") from e
+    if data is None:
+        raise PackError(f"{path}: tệp quá lớn (over {MAX_FILE_BYTES >> 20} MiB)")
     return parse_manifest(data, str(path))
+
+
+def _read_at_most(path: Path) -> bytes | None:
+    """The file's bytes, or None past MAX_FILE_BYTES: a link to /dev/zero ends too."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    return None if len(data) > MAX_FILE_BYTES else data
 
 
 def read_clip(path: Path, rate: int) -> array:
     """A pack's clip as samples at `rate`; ClipError when it is missing, too big or not 16-bit PCM WAV."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ClipError(f"tệp quá lớn (file over {MAX_FILE_BYTES >> 20} MiB)")
-        data = path.read_bytes()
+        data = _read_at_most(path)
     except OSError as e:
         raise ClipError(f"không đọc được (cannot read): {e.strerror or e}") from e
+    if data is None:
+        raise ClipError(f"tệp quá lớn (file over {MAX_FILE_BYTES >> 20} MiB)")
     source, samples = decode_wav(data)
     if not RATES[0] <= source <= RATES[1]:
         raise ClipError(f"tần số lấy mẫu {source} Hz ngoài {RATES[0]}–{RATES[1]} (sample rate out of range)")

@@ -83,7 +83,7 @@ function stop() {
   r.row.querySelector(".listen").disabled = false;
   r.row.querySelector(".save").disabled = false;
   const seconds = r.chunks.reduce((n, c) => n + c.length, 0) / take.rate;
-  say(`Đã ghi ${seconds.toFixed(1).replace(".", ",")} giây: nghe lại, rồi Lưu hoặc Ghi lại.`);
+  say(`Bản ghi dài ${seconds.toFixed(1).replace(".", ",")} giây: nghe lại, rồi Lưu hoặc Ghi lại.`);
 }
 
 function listen(row) {

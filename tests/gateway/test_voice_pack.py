@@ -104,19 +104,22 @@ def test_a_missing_clip_is_said_by_espeak_and_told_once(tmp_path, caplog):
     clips = {k: tone(frequency_of(k)) for k in CLIPS if k != "digit.7"}
     pack = write_pack(tmp_path / "pack", clips)
     (pack / "digit.8.wav").write_bytes(b"RIFF garbage")  # unreadable: said by espeak-ng too
+    (pack / "digit.9.wav").unlink()
+    (pack / "digit.9.wav").symlink_to("/dev/zero")  # endless: refused at 4 MiB
     say = Say()
     caplog.set_level(logging.WARNING, "hangcho.voice")
     voice = Voice(pack, say=say)
     folder = tmp_path / "calls"
     announcer = Announcer(folder_sink(folder, realtime=False), voice.call_wav)
     announcer.announce("A077", 8)
-    announcer.announce("B787", 3)
+    announcer.announce("B789", 3)
     announcer.drain()
     announcer.close()
-    assert sorted(say.asked) == ["bảy", "tám"]  # those words only, once each, for both calls
+    assert sorted(say.asked) == ["bảy", "chín", "tám"]  # those words only, once each, for both calls
     told = [r.getMessage() for r in caplog.records]
-    assert len(told) == 2 and sum("digit.7" in m for m in told) == 1 and sum("digit.8" in m for m in told) == 1
+    assert len(told) == 3 and all(sum(f"digit.{d}" in m for m in told) == 1 for d in "789")
     assert "không phải tệp WAV PCM" in next(m for m in told if "digit.8" in m)
+    assert f"{pack / 'digit.9.wav'}: tệp quá lớn" in next(m for m in told if "digit.9" in m)
     assert voice.source["digit.7"] == voice.source["digit.8"] == "espeak" and voice.source["digit.1"] == "pack"
     for wav in sorted(folder.glob("*.wav")):
         assert contains(samples_of(wav.read_bytes())[1], voice.clips["digit.7"][voice.fade : -voice.fade])
