@@ -187,6 +187,7 @@ class Voice:
         self.clips: dict[str, array] = {}
         self.source: dict[str, str] = {}  # key → "center", "pack" or "espeak"
         self._lock = threading.Lock()
+        self._mute = False  # espeak-ng failed once: the words it cannot say are not told one by one
         manifest = self._manifest(base, "gói giọng (voice pack)", missing_ok=False)
         self.rate = manifest.rate if manifest else RATE
         self.name = manifest.name if manifest else "espeak-ng"
@@ -202,7 +203,8 @@ class Voice:
         try:
             return read_manifest(Path(folder))
         except PackError as e:
-            log.error("voice: %s bị từ chối (refused), espeak-ng nói thay: %s", what, e)
+            hint = "" if (Path(folder) / MANIFEST).exists() else f" (hangcho-gateway voice-pack {folder})"
+            log.error("voice: %s bị từ chối (refused), espeak-ng nói thay: %s%s", what, e, hint)
             return None
 
     def _load(self, key: str, base, manifest, center, recorded) -> None:
@@ -212,9 +214,14 @@ class Voice:
                 continue
             try:
                 self._use(key, read_clip(Path(folder) / pack.clips[key][0], self.rate), source)
-                return
             except ClipError as e:
                 problems.append(f"{Path(folder) / pack.clips[key][0]}: {e}")
+                continue
+            if problems:  # the center's recording is broken: the base pack's clip is said instead
+                log.warning(
+                    "voice: bản ghi %s không dùng được, dùng gói giọng (recording unusable): %s", key, problems[0]
+                )
+            return
         if manifest is not None and not problems:
             problems.append(f"{Path(base) / MANIFEST}: không có khóa này (no such key)")
         self._fallback(key, "; ".join(problems), quiet=manifest is None)
@@ -231,8 +238,9 @@ class Voice:
             else:
                 samples = resample(trim(self.say(CLIPS[key]), RATE), RATE, self.rate)
         except Exception as e:  # no espeak-ng: that word is left out, the rest is said
-            log.error("voice: espeak-ng không nói được %r (could not say it): %s", CLIPS[key], e)
-            samples = array("h")
+            if not self._mute:
+                log.error("voice: espeak-ng không nói được %r (could not say it): %s", CLIPS[key], e)
+            self._mute, samples = True, array("h")
         self._use(key, samples, "espeak")
 
     def _use(self, key: str, samples: array, source: str) -> None:

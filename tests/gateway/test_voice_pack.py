@@ -211,3 +211,22 @@ def test_build_pack_writes_a_manifest_it_can_read(tmp_path):
     assert set(manifest.clips) == set(CLIPS) and manifest.rate == RATE
     again = parse_manifest((tmp_path / "p" / MANIFEST).read_bytes(), "m")
     assert again == manifest
+
+
+def test_a_broken_recording_gives_way_to_the_pack_and_no_espeak_is_told_once(tmp_path, caplog):
+    pack = write_pack(tmp_path / "pack", {k: tone(frequency_of(k)) for k in CLIPS if k not in ("digit.1", "digit.2")})
+    center = write_pack(tmp_path / "center", {"digit.3": tone(700)})
+    (center / "digit.3.wav").write_bytes(b"not a wav")
+
+    def no_espeak(text: str) -> array:
+        raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
+
+    voice = Voice(pack, center, say=no_espeak)
+    assert voice.source["digit.3"] == "pack"
+    assert (
+        f"bản ghi digit.3 không dùng được, dùng gói giọng (recording unusable): {center / 'digit.3.wav'}" in caplog.text
+    )
+    assert caplog.text.count("espeak-ng is not installed") == 1  # two words it cannot say, told once
+    assert len(voice.clips["digit.1"]) == 0 and len(samples_of(voice.call_wav("A12", 3))[1]) > RATE  # the rest is said
+    Voice(tmp_path / "nowhere", say=Say())
+    assert f"(hangcho-gateway voice-pack {tmp_path / 'nowhere'})" in caplog.text
