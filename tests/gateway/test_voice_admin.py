@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import statistics
 from dataclasses import replace
 
 import pytest
@@ -39,6 +40,16 @@ def sign_in(client, pin=PIN):
 
 def csrf_of(client) -> str:
     return re.search(r'name="csrf" content="([^"]+)"', client.get(f"{HTTPS}/voice").text).group(1)
+
+
+def pitch(clip, window_s: float = 0.05) -> float:
+    """The median tone of the loud 50 ms windows, by zero crossings: a browser starved of CPU may drop
+    a few buffers, which are silence, not another tone."""
+    size = int(RATE * window_s)
+    windows = [clip[i : i + size] for i in range(0, len(clip) - size, size)]
+    loud = max(max(map(abs, w)) for w in windows) / 2
+    rates = [sum(1 for a, b in itertools.pairwise(w) if a < 0 <= b) / window_s for w in windows if min(w) < -loud]
+    return statistics.median(rates)
 
 
 def test_the_admin_pin_opens_the_page(voice):
@@ -141,8 +152,7 @@ def test_a_clip_recorded_in_chromium_is_in_the_next_call(voice, tmp_path):
         server.stop()
     assert voice.source["digit.7"] == "center"
     _, clip = samples_of((tmp_path / "center-voice" / "digit.7.wav").read_bytes())
-    crossings = sum(1 for a, b in itertools.pairwise(clip) if a < 0 <= b)
-    assert abs(crossings / (len(clip) / RATE) - 660) < 20  # the microphone's tone, at the pack's rate
+    assert abs(pitch(clip) - 660) < 20  # the microphone's tone, at the pack's rate
     folder = tmp_path / "calls"
     announcer = Announcer(folder_sink(folder, realtime=False), voice.call_wav)
     announcer.announce("A077", 7)
