@@ -18,6 +18,8 @@ Figures (docs/performance.md explains each):
   other kiosks' presses while one kiosk account floods 10,000 messages a second (bench/system.py).
 - hall_min_contrast_ratio: the hall TV's lowest text contrast over its new-call flash, in
   headless Chromium (bench/hall.py).
+- voice_ready_p50_ms / _p99_ms, voice_espeak_ready_p99_ms, voice_pack_load_ms: from a call's
+  announce to its WAV ready, with the voice pack and with the old espeak-ng sentence (bench/voice.py).
 - server_sync_rps_sqlite / server_sync_rps_postgres / server_sync_p99_ms(_sqlite): sync
   requests per second the central server takes under gunicorn from 3,321 simulated
   gateways (bench/server_sync.py).
@@ -192,6 +194,11 @@ def main() -> None:
 
     for key, value in hall_figures().items():
         record(key, value)  # the lowest over 241 moments of the flash already
+
+    from bench.voice import figures as voice_figures
+
+    for key, value in voice_figures().items():
+        record(key, value)  # the p99 of 200 calls already
 
     from bench.server_sync import figures as server_sync_figures
 

@@ -102,7 +102,8 @@ audio_option = click.option(
     "--audio",
     default="aplay -q",
     show_default=True,
-    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for files, or 'none'.",
+    help="Where voice calls go: a command reading WAV on stdin, 'dir:PATH' for numbered WAV files paced as a "
+    "speaker would play them, 'files:PATH' for the same written at once (the demo), or 'none'.",
 )
 
 
@@ -142,6 +143,13 @@ audio_option = click.option(
 )
 @audio_option
 @click.option(
+    "--voice-pack",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The voice pack calls are made of (a folder with manifest.json, from `voice-pack`); default: the built-in "
+    "espeak-ng pack. The center's own recordings (/voice) are kept in voice/ beside the journal and go first.",
+)
+@click.option(
     "--sync-url",
     default=None,
     help="The central server's sync endpoint, e.g. https://hcc.example.gov.vn/api/v1/sync (default: no sync).",
@@ -171,6 +179,7 @@ def run(
     http: str,
     https_port: int,
     audio: str,
+    voice_pack: Path | None,
     sync_url: str | None,
     sync_token_file: Path | None,
     sync_interval: float,
@@ -220,7 +229,35 @@ def run(
 
         clock = ScaledClock(sim_start.timestamp(), sim_factor, sim_anchor or time.time())
     sync = (sync_url, token, sync_interval) if sync_url else None
-    serve(config, journal, broker, password, http, audio, sync, clock, https_port, ca)
+    serve(config, journal, broker, password, http, audio, sync, clock, https_port, ca, voice_pack)
+
+
+@main.command("voice-pack")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Only read the pack and say which clips are missing or unreadable.")
+def voice_pack_command(folder: Path, check: bool) -> None:
+    """Build the built-in voice pack into FOLDER: every clip said by espeak-ng (docs/gateway.md, Voice calls).
+
+    \b
+    Example:
+      hangcho-gateway voice-pack /var/lib/hangcho/voice-pack
+      hangcho-gateway voice-pack --check /var/lib/hangcho/voice-pack
+    """
+    from .voice_pack import PackError, build_pack, pack_problems
+
+    if not check:
+        manifest = build_pack(folder)
+        click.echo(f"voice-pack: {len(manifest.clips)} đoạn (clips), {manifest.rate} Hz → {folder}")
+        return
+    try:
+        problems = pack_problems(folder)
+    except PackError as e:
+        raise click.ClickException(str(e)) from e
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"voice-pack: {folder}: đủ mọi đoạn (every clip is there)")
 
 
 @main.command()

@@ -122,6 +122,7 @@ class CenterConfig:
     open_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays: 1 = Monday
     budgets: BudgetRules = field(default_factory=BudgetRules)
     agencies: tuple[str, ...] = DEFAULT_AGENCIES  # where "Chuyển hồ sơ đi" sends a filing, the console's list
+    admin_pin: str | None = None  # the center admin's PIN: the voice recording page (/voice); none, no page
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -135,7 +136,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v.known(data, "", ("center", "dispatch", "budgets", "services", "priority_classes", "counters", "devices"))
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days",
-                                "agencies"))  # fmt: skip
+                                "agencies", "admin_pin"))  # fmt: skip
     center_id = v.get(center, "center", "id", str)
     v.matches(center_id, "center.id", ids.center_id_problem)
     name = v.get(center, "center", "name", str)
@@ -167,6 +168,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     v.unique([d.id for d in devices], "devices", "id")
     hours, days = _opening(v, center)
     agencies = _agencies(v, center)
+    admin_pin = _pin(v, center, "center", "admin_pin")
     return CenterConfig(
         center_id,
         name,
@@ -182,6 +184,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         days,
         budgets,
         agencies,
+        admin_pin,
     )
 
 
@@ -309,10 +312,15 @@ def _counter(v: Validator, c: Any, where: str, codes: set[str]) -> Counter:
                 v.fail(f"{where}.tiers[{t}]", f"dịch vụ {code!r} lặp lại (service listed twice)")
             seen.add(code)
     name = v.get(c, where, "name", str, required=False, default=f"Quầy {number}")
-    pin = v.get(c, where, "pin", str, required=False, default=None)
+    return Counter(number, name, tuple(tuple(t) for t in tiers), _pin(v, c, where, "pin"))
+
+
+def _pin(v: Validator, table: dict, where: str, key: str) -> str | None:
+    """A PIN (a counter's, the admin's): 4–8 digits, quoted so a leading 0 stays."""
+    pin = v.get(table, where, key, str, required=False, default=None)
     if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
-        v.fail(f"{where}.pin", "cần 4–8 chữ số, trong dấu ngoặc kép (need 4–8 digits, quoted)")
-    return Counter(number, name, tuple(tuple(t) for t in tiers), pin)
+        v.fail(f"{where}.{key}", "cần 4–8 chữ số, trong dấu ngoặc kép (need 4–8 digits, quoted)")
+    return pin
 
 
 def _rules(v: Validator, d: Any) -> DispatchRules:

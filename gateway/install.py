@@ -7,6 +7,8 @@ Lays out the files a center needs and the units that run them:
                                               CA (ca.crt, ca.key) and the web certificate (web.crt, web.key)
     /etc/hangcho/nginx.conf                   nginx in front of the pages: TLS, the LAN's sockets
     /var/lib/hangcho/journal.db               the journal (created on first run)
+    /var/lib/hangcho/voice-pack/              the built-in voice pack, said by espeak-ng (`voice-pack`)
+    /var/lib/hangcho/voice/                   the center's own recordings (the /voice page; first run)
     /etc/systemd/system/hangcho-gateway.service
     /etc/systemd/system/mosquitto.service.d/hangcho.conf
     /etc/systemd/system/nginx.service.d/hangcho.conf
@@ -34,9 +36,11 @@ from .broker_auth import MOSQUITTO_NOFILE, write_broker_files
 from .config import load_center
 from .pki import Issued
 from .proxy import CENTER_PATHS, NGINX_DROP_IN, gateway_addresses, nginx_conf, web_certificate
+from .voice_pack import build_pack
 
 USER = "hangcho"
 APP_ADDRESS = "127.0.0.1:8081"  # the gateway's own web server, behind nginx
+VOICE_PACK = "/var/lib/hangcho/voice-pack"  # built at install: the voice the gateway speaks until staff record one
 GATEWAY_NOFILE = 8192  # its web pages' sockets and the MQTT one, with room (docs/protocol.md, Security)
 
 
@@ -69,7 +73,8 @@ User={USER}
 Group={USER}
 SupplementaryGroups=audio
 ExecStart={executable} run --config /etc/hangcho/center.toml --journal /var/lib/hangcho/journal.db \\
-  --secrets /etc/hangcho/broker/secrets.toml --http {APP_ADDRESS} --https-port {https_port} --audio "{audio}"{sync}
+  --secrets /etc/hangcho/broker/secrets.toml --http {APP_ADDRESS} --https-port {https_port} --audio "{audio}" \\
+  --voice-pack {VOICE_PACK}{sync}
 Restart=always
 RestartSec=2
 LimitNOFILE={GATEWAY_NOFILE}
@@ -129,6 +134,8 @@ def install(config_path: Path, root: Path, http: str, https: str, audio: str, sy
         token = layout.etc / "sync-token"
         _write_private(token, (sync[1].read_text().strip() + "\n").encode())
         done.append(f"đồng bộ (sync) → {sync[0]}; mã (token) → {token}")
+    pack = build_pack(layout.path(VOICE_PACK))
+    done.append(f"giọng gọi số (voice pack): {len(pack.clips)} đoạn, espeak-ng → {layout.path(VOICE_PACK)}")
     https_port = int(https.rpartition(":")[2])
     unit = gateway_unit(executable, https_port, audio, sync[0] if sync else None)
     (units / "hangcho-gateway.service").write_text(unit)
@@ -156,6 +163,8 @@ def _owners(layout: Layout, broker: Path) -> list[str]:
         subprocess.run(["useradd", "--system", "--home-dir", "/var/lib/hangcho", "--shell", "/usr/sbin/nologin",
                         USER], check=True)  # fmt: skip
     shutil.chown(layout.state, USER, USER)
+    for path in (layout.path(VOICE_PACK), *layout.path(VOICE_PACK).iterdir()):  # read only by the gateway
+        shutil.chown(path, USER, USER)
     for private in (layout.etc / "center.toml", broker / "secrets.toml"):  # the gateway reads them; 0600 already
         shutil.chown(private, USER, USER)
     try:

@@ -16,6 +16,7 @@ from .config import CenterConfig
 from .dispatcher import Dispatcher
 from .service import GatewayService, MqttSettings
 from .voice import Announcer, command_sink, folder_sink
+from .voice_pack import DEFAULT_PACK, Voice
 from .web import WebServer, create_app
 
 
@@ -30,12 +31,16 @@ def serve(
     clock: Callable[[], float] | None = None,
     https_port: int = 443,
     ca: str | None = None,
+    voice_pack: Path | None = None,
 ) -> None:
     host, _, port = broker.rpartition(":")
     dispatcher = Dispatcher.open(config, journal)
+    recordings = Path(journal).resolve().parent / "voice"  # the center's own clips (the recording page, /voice)
+    voice = Voice(voice_pack or DEFAULT_PACK, recordings)
     announcer = None
     if audio != "none":
-        announcer = Announcer(folder_sink(audio[4:]) if audio.startswith("dir:") else command_sink(audio))
+        sink = _sink(audio)
+        announcer = Announcer(sink, voice.call_wav)
     settings = MqttSettings(host=host or "127.0.0.1", port=int(port), password=password, ca=ca)
     service = GatewayService(config, dispatcher, settings, announcer=announcer, clock=clock or time.time)
     done = threading.Event()
@@ -45,7 +50,8 @@ def serve(
     ota_dir.mkdir(exist_ok=True)
     sessions = Path(journal).with_name(Path(journal).name + ".sessions")  # console sign-ins (gateway/sessions.py)
     app = create_app(service.hub, service.read, service.submit, config, web_secret(journal), service.devices_report,
-                     ota_dir=ota_dir, sessions=sessions, https_port=https_port, clock=service.clock)  # fmt: skip
+                     ota_dir=ota_dir, sessions=sessions, https_port=https_port, clock=service.clock,
+                     voice=voice)  # fmt: skip
     web_host, _, web_port = http.rpartition(":")
     web = WebServer(app, web_host or "0.0.0.0", int(web_port)).start()
     service.start()
@@ -59,6 +65,15 @@ def serve(
     if announcer is not None:
         announcer.close()
     dispatcher.close()
+
+
+def _sink(audio: str):
+    """`dir:PATH`: files, each taking as long as it sounds (as a speaker); `files:PATH`: at once (the demo)."""
+    if audio.startswith("dir:"):
+        return folder_sink(audio[4:])
+    if audio.startswith("files:"):
+        return folder_sink(audio[6:], realtime=False)
+    return command_sink(audio)
 
 
 def web_secret(journal: Path) -> bytes:

@@ -1,107 +1,45 @@
 """Voice calls in the hall, offline: a chime, then "Mời công dân số A023 đến quầy số 5".
 
-Speech comes from espeak-ng's Vietnamese voice; the chime is synthesised here.
-Each call becomes one WAV file (chime + speech). Calls wait in a bounded queue
-(a recall replaces the same ticket's waiting call) and a single player thread
-plays them one after another, so a new call never cuts off the one being spoken.
-Where the sound goes is a `sink`: a command such as `aplay -q` on a Raspberry Pi,
-or a folder, which is how the tests listen.
+A call is recorded clips joined (gateway/voice_pack.py: the built-in pack is espeak-ng's
+voice one word per clip, the center may record its own on the recording page). Each call
+becomes one WAV file. Calls wait in a bounded queue (a recall replaces the same ticket's
+waiting call) and a single player thread plays them one after another, so a new call never
+cuts off the one being spoken. Where the sound goes is a `sink`: a command such as `aplay -q`
+on a Raspberry Pi, or a folder, which is how the tests and the demo listen.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import shlex
-import shutil
-import struct
 import subprocess
 import threading
 import time
 import wave
 from collections import deque
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
+from .voice_clips import DIGITS, LETTERS, call_text, number_words
+from .voice_espeak import RATE, chime, speak
+from .voice_pack import Voice
+
+__all__ = ["DIGITS", "LETTERS", "RATE", "Announcer", "call_text", "call_wav", "chime", "number_words", "speak"]
+
 log = logging.getLogger("hangcho.voice")
-RATE = 22050  # espeak-ng's output rate
 VOICE_QUEUE = 8  # calls waiting at most: about half a minute of speech
-DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
-LETTERS = {
-    "A": "A", "B": "Bê", "C": "Xê", "D": "Dê", "E": "E", "F": "Ép", "G": "Giê", "H": "Hát", "I": "I",
-    "J": "Gi", "K": "Ca", "L": "Lờ", "M": "Mờ", "N": "Nờ", "O": "O", "P": "Pê", "Q": "Quy", "R": "Rờ",
-    "S": "Ét", "T": "Tê", "U": "U", "V": "Vê", "W": "Vê kép", "X": "Ích", "Y": "I dài", "Z": "Dét",
-}  # fmt: skip
 
 
-def number_words(n: int) -> str:
-    """A counter number in Vietnamese words, 0–999: 5 → năm, 15 → mười lăm, 21 → hai mươi mốt."""
-    if not 0 <= n <= 999:
-        raise ValueError(f"{n} is outside 0–999")
-    if n < 10:
-        return DIGITS[n]
-    if n < 100:
-        tens, unit = divmod(n, 10)
-        head = "mười" if tens == 1 else f"{DIGITS[tens]} mươi"
-        if unit == 0:
-            return head
-        if unit == 5:
-            return f"{head} lăm"
-        if unit == 1 and tens > 1:
-            return f"{head} mốt"
-        if unit == 4 and tens > 1:
-            return f"{head} tư"
-        return f"{head} {DIGITS[unit]}"
-    hundreds, rest = divmod(n, 100)
-    head = f"{DIGITS[hundreds]} trăm"
-    if rest == 0:
-        return head
-    if rest < 10:
-        return f"{head} linh {DIGITS[rest]}"
-    return f"{head} {number_words(rest)}"
+@cache
+def _default_voice() -> Voice:
+    return Voice()
 
 
-def call_text(ticket: str, counter: int) -> str:
-    """What is said: the ticket letter by name and its digits one by one, as staff read them."""
-    letter, digits = ticket[0], ticket[1:]
-    spelled = " ".join(DIGITS[int(c)] for c in digits)
-    return f"Mời công dân số {LETTERS.get(letter, letter)} {spelled}, đến quầy số {number_words(counter)}"
-
-
-def chime(rate: int = RATE) -> bytes:
-    """Two soft tones (ding–dong), 16-bit mono PCM."""
-    frames = bytearray()
-    for freq, seconds in ((784.0, 0.35), (587.3, 0.55)):
-        count = int(rate * seconds)
-        for i in range(count):
-            envelope = math.exp(-3.0 * i / count)
-            frames += struct.pack("<h", int(12000 * envelope * math.sin(2 * math.pi * freq * i / rate)))
-    return bytes(frames)
-
-
-def speak(text: str, voice: str = "vi", speed: int = 140) -> bytes:
-    """espeak-ng's WAV for the text, as 16-bit mono PCM frames at RATE."""
-    binary = shutil.which("espeak-ng")
-    if binary is None:
-        raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
-    wav = subprocess.run([binary, "-v", voice, "-s", str(speed), "--stdout", text], capture_output=True, check=True)
-    with wave.open(io.BytesIO(wav.stdout)) as w:
-        if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (RATE, 1, 2):
-            raise RuntimeError(f"unexpected espeak-ng output {w.getparams()}")
-        return w.readframes(w.getnframes())
-
-
-def call_wav(ticket: str, counter: int, voice: str = "vi") -> bytes:
-    """One call as a complete WAV file: chime, a short pause, the sentence."""
-    pcm = chime() + b"\0\0" * int(RATE * 0.25) + speak(call_text(ticket, counter), voice)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm)
-    return out.getvalue()
+def call_wav(ticket: str, counter: int) -> bytes:
+    """One call as a complete WAV file, in the built-in voice pack."""
+    return _default_voice().call_wav(ticket, counter)
 
 
 def command_sink(command: str) -> Callable[[str, bytes], None]:
@@ -141,8 +79,9 @@ class Announcer:
     stalest, the hall page still shows it, and the newest call is the one a citizen is now
     being waited for at a counter."""
 
-    def __init__(self, sink: Callable[[str, bytes], None], voice: str = "vi", most: int = VOICE_QUEUE):
-        self.sink, self.voice, self.most = sink, voice, most
+    def __init__(self, sink: Callable[[str, bytes], None], render: Callable[[str, int], bytes] = call_wav,
+                 most: int = VOICE_QUEUE):  # fmt: skip
+        self.sink, self.render, self.most = sink, render, most
         self.dropped = 0
         self._waiting: deque[tuple[str, int]] = deque()
         self._playing = False
@@ -178,7 +117,7 @@ class Announcer:
                 ticket, counter = self._waiting.popleft()
                 self._playing = True
             try:
-                self.sink(f"{ticket}-{counter}", call_wav(ticket, counter, self.voice))
+                self.sink(f"{ticket}-{counter}", self.render(ticket, counter))
             except Exception:  # a broken speaker must not stop the queue
                 log.exception("could not announce %s at counter %s", ticket, counter)
             finally:

@@ -76,11 +76,13 @@ def create_app(
     sessions: Path | None = None,
     https_port: int = 443,
     clock: Callable[[], float] = time.time,
+    voice: Any = None,
 ) -> Flask:
     """The pages. `read(fn)` calls fn(state) while the worker is not changing it; `submit(command)`
     runs a console command through the worker. Without them only the hall page is served.
     `sessions` is the console's sign-in file (in memory when None); `https_port` is where plain
-    HTTP is redirected to; `clock` is the center's (the demo's simulated one)."""
+    HTTP is redirected to; `clock` is the center's (the demo's simulated one); `voice` (a
+    gateway.voice_pack.Voice) opens the recording page (gateway/voice_admin.py)."""
     app = Flask(__name__)
     key = secret_key if isinstance(secret_key, bytes) else (secret_key or "").encode() or secrets.token_bytes(32)
     app.config.update(HUB=hub, READ=read, SUBMIT=submit, CENTER=center, DEVICES=devices, PIN_THROTTLE=PinThrottle(),
@@ -92,10 +94,18 @@ def create_app(
     app.after_request(_security_headers)
     app.register_blueprint(hall)
     app.register_blueprint(status)
-    if submit is not None and center is not None:
-        pins = {c.number: c.pin for c in center.counters}
+    if center is not None and (submit is not None or voice is not None):
+        from .voice_admin import ADMIN
+
+        pins = {c.number: c.pin for c in center.counters} | {ADMIN: center.admin_pin}
         app.config["SESSIONS"] = SessionStore(sessions or ":memory:", key, pins)
+    if submit is not None and center is not None:
         app.register_blueprint(console)
+    if voice is not None and center is not None:
+        from .voice_admin import voice_admin
+
+        app.config["VOICE"] = voice
+        app.register_blueprint(voice_admin)
     if ota_dir is not None:
         from . import ota
 

@@ -8,7 +8,8 @@ hardware (tech/hostboard.py). Citizens arrive at the day's realistic rate with t
 and priority citizens, and staff work the counters' keypads (rig/people.py, driving
 gateway/simulation.py's day through the boards). Both gateways sync to the central server,
 which runs here too. The simulated day is tomorrow, played `--speed` times faster than real
-time; each printed ticket is saved as a picture.
+time; each printed ticket is saved as a picture and each voice call as a WAV file
+(voice/<center>/0001-A001-3.wav: the call's number, the ticket, the counter).
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
            "--sync-url", server.url,
            "--sync-token-file", str(site.folder / "sync-token"), "--sync-interval", str(sync_interval)]  # fmt: skip
     site.gateway = start_gateway(config_file, site.broker.port, site.broker.files.secrets, site.folder / "journal.db",
-                                 site.folder / "gateway.log", f"127.0.0.1:{site.http_port}", sim)  # fmt: skip
+                                 site.folder / "gateway.log", f"127.0.0.1:{site.http_port}", sim,
+                                 audio=f"files:{voice_folder(site)}")  # fmt: skip
     for d in site.config.devices:
         board = HostBoard(site.folder / "boards" / d.id, d.role, d.id, site.config.id,
                           ("127.0.0.1", site.broker.tls_port), site.broker.password(d.id), {"tele_s": 10},
@@ -188,6 +190,11 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
         site.boards[d.id] = board.start()
     acks = Acks(site.config, site.broker.port, site.broker.password(RIG_USER))
     site.desk = BoardDesk(site.config, site.boards, acks)
+
+
+def voice_folder(site: Site) -> Path:
+    """Where a site's gateway writes its calls: <out>/voice/<center>/."""
+    return site.folder.parent / "voice" / site.config.id
 
 
 def announce(sites: list[Site], server: Province, password: str, day: date, speed: float, out: Path) -> None:
@@ -205,7 +212,9 @@ def announce(sites: list[Site], server: Province, password: str, day: date, spee
     visitor = next(c for c in main.config.counters if c.number == VISITOR_COUNTER)
     lines += [f"  Bàn làm việc quầy {visitor.number}, dành cho bạn: không ai mô phỏng làm việc ở quầy này "
               f"(counter console, yours to work): {main.url}/console — mã PIN {visitor.pin}",
+              f"  Ghi âm giọng gọi số (voice recording): {main.url}/voice — mã PIN quản trị {main.config.admin_pin}",
               f"  Vé đã in (printed tickets, PNG): {out / 'tickets'}",
+              f"  Lượt gọi loa (voice calls, WAV): {out / 'voice'}/<trung tâm>/, vd. 0001-A001-3.wav",
               "Nhấn Ctrl-C để dừng. (Ctrl-C stops)"]  # fmt: skip
     print("\n".join(lines), flush=True)
 

@@ -56,7 +56,7 @@ def test_every_configuration_key_is_documented():
     for prefix, cls in tables.items():
         for field in dataclasses.fields(cls):
             assert f"`{prefix}.{field.name}`" in DISPATCH, f"{prefix}.{field.name}"
-    for key in ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days", "agencies"):
+    for key in ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days", "agencies", "admin_pin"):
         assert f"`center.{key}`" in DISPATCH, key
 
 

@@ -35,7 +35,7 @@ def csrf(conn, token) -> str:
 
 def test_plain_http_to_the_console_is_redirected_by_nginx(gateway_process):
     gateway = gateway_process.behind_nginx().start()
-    for path in ("/console", "/devices", "/ota/0123456789ab/manifest.json"):
+    for path in ("/console", "/devices", "/ota/0123456789ab/manifest.json", "/voice"):
         curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", gateway.proxy.http + path]
         out = subprocess.run(curl, capture_output=True, text=True, timeout=30).stdout
         assert out == f"301 {gateway.proxy.https}{path}", (path, out)
@@ -45,6 +45,9 @@ def test_plain_http_to_the_console_is_redirected_by_nginx(gateway_process):
     verified = subprocess.run(["curl", "-s", "--cacert", str(gateway.proxy.ca), gateway.proxy.https + "/console"],
                               capture_output=True, text=True, timeout=30)  # fmt: skip
     assert verified.returncode == 0 and "Mã PIN" in verified.stdout  # curl trusts it only with the center's CA
+    voice = subprocess.run(["curl", "-s", "--cacert", str(gateway.proxy.ca), gateway.proxy.https + "/voice"],
+                           capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert "Ghi âm giọng gọi số" in voice.stdout  # the recording page of `run`, over HTTPS
     untrusted = subprocess.run(["curl", "-s", gateway.proxy.https + "/console"], capture_output=True, timeout=30)
     assert untrusted.returncode == 60  # the system's CAs do not vouch for it: curl refuses
 

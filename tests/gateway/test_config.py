@@ -160,6 +160,8 @@ def test_error_inside_a_file_names_that_file(tmp_path):
         pytest.param([("dispatch", [])], "dispatch", "must be a table", id="dispatch-not-table"),
         pytest.param([("center.timezone", "Asia/Ha_Noi")], "center.timezone", "unknown time zone", id="tz-unknown"),
         pytest.param([("center.timezone", "../etc/UTC")], "center.timezone", "unknown time zone", id="tz-path"),
+        pytest.param([("center.admin_pin", "12")], "center.admin_pin", "need 4–8 digits", id="admin-pin-short"),
+        pytest.param([("center.admin_pin", 1234)], "center.admin_pin", "expected str", id="admin-pin-unquoted"),
     ],
 )
 def test_mistake_is_reported_with_its_key(edits, key, english):

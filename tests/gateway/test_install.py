@@ -25,6 +25,10 @@ def test_install_lays_out_config_broker_files_and_units(tmp_path):
     assert "User=hangcho" in unit and "Restart=always" in unit and "StandardOutput=journal" in unit
     assert "LimitNOFILE=8192" in unit
     assert "run --config /etc/hangcho/center.toml --journal /var/lib/hangcho/journal.db" in unit
+    assert "--voice-pack /var/lib/hangcho/voice-pack" in unit  # built here, by espeak-ng
+    assert (
+        CliRunner().invoke(main, ["voice-pack", "--check", str(tmp_path / "var/lib/hangcho/voice-pack")]).exit_code == 0
+    )
     exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     assert Path(exec_line.split("=", 1)[1].split()[0]).name == "hangcho-gateway"
     drop_in = (tmp_path / "etc/systemd/system/mosquitto.service.d/hangcho.conf").read_text()

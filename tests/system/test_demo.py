@@ -27,7 +27,7 @@ def test_make_demo_runs_the_whole_system(tmp_path):
                          timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout
-    for url in ("/?from=", "/hall", "/devices", "/console"):
+    for url in ("/?from=", "/hall", "/devices", "/console", "/voice"):
         assert re.search(rf"http://127\.0\.0\.1:\d+{re.escape(url)}", out), url
     sites = re.findall(r": (\d+) số đã phát, (\d+) vé đã in, máy chủ tỉnh nhận (\d+) số", out)
     assert len(sites) == 2, out[-2000:]
@@ -40,6 +40,11 @@ def test_make_demo_runs_the_whole_system(tmp_path):
     pictures = list((tmp_path / "demo" / "tickets").rglob("*.png"))
     assert len(pictures) == sum(int(s[1]) for s in sites)
     assert all(re.fullmatch(r"[A-F]\d{3}\.png", p.name) for p in pictures)  # named by the number printed
+    assert f"{tmp_path / 'demo' / 'voice'}/" in out  # where the calls are, said at the start
+    for center in ("phu-dinh", "phu-dinh-2"):
+        calls = sorted(p.name for p in (tmp_path / "demo" / "voice" / center).glob("*.wav"))
+        assert calls and all(re.fullmatch(r"\d{4}-[A-F]\d{3}-\d+\.wav", c) for c in calls), calls
+        assert calls[0].startswith("0001-")
 
 
 def test_demo_journal_replays_to_the_printed_day(tmp_path):
