@@ -125,4 +125,5 @@ class Registry:
 
 
 def _age(then: float | None, now: float) -> float | None:
-    return None if then is None else round(now - then, 1)
+    """Seconds since `then`; never below 0 (a clock set back puts `then` ahead of now)."""
+    return None if then is None else max(0.0, round(now - then, 1))
