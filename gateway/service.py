@@ -402,8 +402,7 @@ class GatewayService:
             rows, alerts = self.registry.rows(now), alerts + self.registry.alerts(now)
         c = self.config
         return {"center": {"id": c.id, "name": c.name, "timezone": c.timezone}, "now": now,
-                "clock_rate": getattr(self.clock, "factor", 1.0), "open": self.registry.is_open(now),
-                "devices": rows, "alerts": alerts}  # fmt: skip
+                "open": self.registry.is_open(now), "devices": rows, "alerts": alerts}  # fmt: skip
 
     def check_alerts(self) -> None:
         """Log each alert when it starts and when it ends (journald keeps them)."""
