@@ -251,6 +251,13 @@ TICKET_STATES = ("waiting", "called", "serving")  # a snapshot's tickets: in the
 COUNTER_STATUSES = ("open", "paused", "closed")
 MAX_NAME = 200  # characters of a service's name or an alert's message
 MAX_TICKETS = 20_000  # in one snapshot: a day's numbers of every service
+# An alert is a board's (what needs a technician) or the queue's (what needs a leader). Snapshots
+# sent before queue alerts existed hold board alerts only, and stay valid.
+BOARD_ALERT_KEYS = ("device", "kind", "message")
+QUEUE_ALERT_KEYS = ("service", "kind", "message")  # service: its code, or null for the whole center
+QUEUE_ALERTS = ("overload", "long_wait", "stall")
+"""The queue's alert kinds (gateway/dispatch/alerts.py), which pages show apart. Not enforced: a
+newer gateway's new kind must not cost a batch at an older server, which shows its message."""
 
 
 def _checked_day(value: Any, where: str, today: date | None) -> str:
@@ -352,8 +359,14 @@ def _check_counter(c: Any, where: str) -> None:
 
 
 def _check_alert(a: Any, where: str) -> None:
-    _keys(a, where, ("device", "kind", "message"))
-    _text(a["device"], f"{where}.device", 32, ids.DEVICE_ID)
+    """A board's alert names its `device`; a queue's names its `service` (null: the whole center)."""
+    if isinstance(a, dict) and "service" in a:
+        _keys(a, where, QUEUE_ALERT_KEYS)
+        if a["service"] is not None:
+            _text(a["service"], f"{where}.service", 1, ids.SERVICE_CODE)
+    else:
+        _keys(a, where, BOARD_ALERT_KEYS)
+        _text(a["device"], f"{where}.device", 32, ids.DEVICE_ID)
     _text(a["kind"], f"{where}.kind", 32, ids.PRIORITY_CLASS)
     _text(a["message"], f"{where}.message", 2 * MAX_NAME)
 
@@ -394,8 +407,13 @@ def _counter_ok(c: Any) -> bool:
 
 
 def _alert_ok(a: Any) -> bool:
-    return (type(a) is dict and len(a) == 3 and type(d := a.get("device")) is str and len(d) <= 32
-            and _DEVICE(d) is not None and type(k := a.get("kind")) is str and len(k) <= 32 and _KIND(k) is not None
+    if type(a) is not dict or len(a) != 3:
+        return False
+    if "service" in a:
+        named = (s := a["service"]) is None or (type(s) is str and _SERVICE(s) is not None)
+    else:
+        named = type(d := a.get("device")) is str and len(d) <= 32 and _DEVICE(d) is not None
+    return (named and type(k := a.get("kind")) is str and len(k) <= 32 and _KIND(k) is not None
             and type(m := a.get("message")) is str and len(m) <= 2 * MAX_NAME)  # fmt: skip
 
 

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from contracts import ids
 from contracts.validation import Validator, read_toml
 
+from .numbers import vi_int
+
 DEMO_CENTER = Path(__file__).parent / "centers" / "demo.toml"
 """The bundled example center: what `make demo`, the tests and the benchmarks run."""
 
@@ -78,6 +80,20 @@ class BudgetRules:
     messages_burst: int = 200  # … at once; also how many of one board's messages may wait
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """When the queue itself needs a leader (gateway/dispatch/alerts.py): an alert when a figure is
+    above its threshold. The defaults suit a commune center (a hall of 30-40 seats, 4-8 counters,
+    services of 5-20 minutes): more than 30 waiting fills the seats; 15 in one service is two
+    hours of work for its counter; an hour's wait is what citizens complain of; 20 minutes with no
+    call at all is longer than the longest usual service, so every counter has stopped."""
+
+    waiting: int = 30  # people waiting in the center
+    service_waiting: int = 15  # … in one service
+    longest_wait_minutes: int = 60  # the longest wait of anyone still waiting
+    stall_minutes: int = 20  # people waiting, no number called (opening hours only)
+
+
 ROLES = ("kiosk", "counter", "hall")
 PRINTERS = {"58mm": 384, "80mm": 576}  # printer profile → dots per line
 
@@ -123,6 +139,7 @@ class CenterConfig:
     budgets: BudgetRules = field(default_factory=BudgetRules)
     agencies: tuple[str, ...] = DEFAULT_AGENCIES  # where "Chuyển hồ sơ đi" sends a filing, the console's list
     admin_pin: str | None = None  # the center admin's PIN: the voice recording page (/voice); none, no page
+    alerts: AlertRules = field(default_factory=AlertRules)
 
 
 def load_center(path: str | Path) -> CenterConfig:
@@ -133,7 +150,9 @@ def load_center(path: str | Path) -> CenterConfig:
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
     """Validate a parsed configuration, in the file's reading order; raise ConfigError naming the key."""
     v = Validator(source)
-    v.known(data, "", ("center", "dispatch", "budgets", "services", "priority_classes", "counters", "devices"))
+    v.known(
+        data, "", ("center", "dispatch", "budgets", "alerts", "services", "priority_classes", "counters", "devices")
+    )
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days",
                                 "agencies", "admin_pin"))  # fmt: skip
@@ -151,6 +170,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         v.fail("center.timezone", f"múi giờ không tồn tại (unknown time zone) {tz!r}")
     rules = _rules(v, data.get("dispatch", {}))
     budgets = _budgets(v, data.get("budgets", {}))
+    alerts = _alerts(v, data.get("alerts", {}))
     services = tuple(_service(v, s, f"services[{i}]") for i, s in enumerate(v.array(data, "services")))
     v.unique([s.code for s in services], "services", "code")
     codes = {s.code for s in services}
@@ -185,6 +205,7 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         budgets,
         agencies,
         admin_pin,
+        alerts,
     )
 
 
@@ -358,3 +379,24 @@ def _budgets(v: Validator, d: Any) -> BudgetRules:
             if values[key] < low:
                 v.fail(f"budgets.{key}", f"phải ≥ {low} (must be ≥ {low}), got {values[key]}")
     return BudgetRules(**values)
+
+
+ALERT_LIMITS = {"waiting": 20_000, "service_waiting": 20_000, "longest_wait_minutes": 1440, "stall_minutes": 1440}
+
+
+def _alerts(v: Validator, d: Any) -> AlertRules:
+    """Whole numbers from 1 to a day's worth; one service's threshold no higher than the center's
+    (it could never be the first to ring)."""
+    v.require_table(d, "alerts")
+    v.known(d, "alerts", tuple(ALERT_LIMITS))
+    defaults, values = AlertRules(), {}
+    for key, high in ALERT_LIMITS.items():
+        values[key] = v.get(d, "alerts", key, int, required=False, default=getattr(defaults, key))
+        if not 1 <= values[key] <= high:
+            v.fail(
+                f"alerts.{key}", f"cần số nguyên 1–{vi_int(high)} (need a whole number 1–{high:,}), got {values[key]}"
+            )
+    if values["service_waiting"] > values["waiting"]:
+        v.fail("alerts.service_waiting", f"không lớn hơn alerts.waiting = {values['waiting']} (must not exceed "
+                                         f"alerts.waiting), got {values['service_waiting']}")  # fmt: skip
+    return AlertRules(**values)

@@ -11,11 +11,11 @@ until the board has been quiet for ABUSE_HOLD_S.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from .config import CenterConfig
+from .dispatch.businessday import opening_since
+from .numbers import vi_int
 
 PAPER_ALERTS = {"out": "hết giấy", "low": "sắp hết giấy"}
 ABUSE_HOLD_S = 600.0
@@ -37,6 +37,7 @@ class DeviceStatus:
     info: dict[str, Any] = field(default_factory=dict)
     tele: dict[str, Any] = field(default_factory=dict)
     last_seen: float | None = None
+    tele_at: float | None = None  # when its last `tele` came: how old its paper state is
     over_budget: Abuse = field(default_factory=Abuse)  # presses or keys refused by the budget
     flooding: Abuse = field(default_factory=Abuse)  # messages shed at the inbox
 
@@ -44,7 +45,6 @@ class DeviceStatus:
 class Registry:
     def __init__(self, config: CenterConfig):
         self.config = config
-        self.tz = ZoneInfo(config.timezone)
         self.entries = {d.id: DeviceStatus() for d in config.devices}
 
     def seen(self, device: str, leaf: str, data: Any, now: float) -> None:
@@ -56,7 +56,7 @@ class Registry:
         elif leaf == "info":
             entry.info = data
         elif leaf == "tele":
-            entry.tele = data
+            entry.tele, entry.tele_at = data, now
 
     def abused(self, device: str, kind: str, count: int, now: float) -> bool:
         """`count` more refusals of `kind` ("over_budget" or "flooding") from a board; True when
@@ -73,9 +73,8 @@ class Registry:
         return new
 
     def is_open(self, now: float) -> bool:
-        local = datetime.fromtimestamp(now, self.tz)
-        hhmm = local.strftime("%H:%M")
-        return local.isoweekday() in self.config.open_days and any(a <= hhmm < b for a, b in self.config.opening_hours)
+        c = self.config
+        return opening_since(now, c.timezone, c.opening_hours, c.open_days) is not None
 
     def alerts(self, now: float) -> list[dict[str, Any]]:
         """What needs attention now, in Vietnamese for the console and the logs."""
@@ -103,7 +102,7 @@ class Registry:
                 ("flooding", entry.flooding, "gửi tin nhắn dồn dập: đã bỏ qua"),
             ):
                 if abuse.count and 0 <= now - abuse.last < ABUSE_HOLD_S:
-                    message = f"Thiết bị {device.id} ({device.role}) {text} {_vi(abuse.count)}"
+                    message = f"Thiết bị {device.id} ({device.role}) {text} {vi_int(abuse.count)}"
                     alert = {"device": device.id, "kind": kind, "since": abuse.since, "count": abuse.count}
                     alerts.append(alert | {"message": message})
         return alerts
@@ -118,13 +117,13 @@ class Registry:
                 "device": device.id, "role": device.role, "binding": binding, "status": e.status,
                 "app": e.info.get("app"), "bundle": e.info.get("bundle"), "trial": e.info.get("trial"),
                 "update_failed": e.info.get("update_failed"), "board": e.info.get("board"),
-                "last_seen_s": None if e.last_seen is None else round(now - e.last_seen, 1),
+                "last_seen_s": _age(e.last_seen, now), "tele_s": _age(e.tele_at, now),
                 "rssi": e.tele.get("rssi"), "paper": e.tele.get("paper"),
                 "reconnects": e.tele.get("reconnects"), "outbox": e.tele.get("outbox"), "chip_c": e.tele.get("chip_c"),
             })  # fmt: skip
         return rows
 
 
-def _vi(n: int) -> str:
-    """A count as Vietnamese write it: 12.345."""
-    return f"{n:,}".replace(",", ".")
+def _age(then: float | None, now: float) -> float | None:
+    """Seconds since `then`; never below 0 (a clock set back puts `then` ahead of now)."""
+    return None if then is None else max(0.0, round(now - then, 1))

@@ -39,6 +39,7 @@ from . import protocol as p
 from .budget import Budgets, Pacer
 from .config import CenterConfig, Device
 from .dispatch import Decision, DispatchError
+from .dispatch.alerts import alert_key, queue_alerts
 from .dispatch.errors import OverBudget
 from .dispatch.events import TicketCalled, TicketIssued, TicketRecalled
 from .dispatcher import Dispatcher
@@ -393,15 +394,19 @@ class GatewayService:
                 self.send_blocks(device, now)
 
     def devices_report(self) -> dict[str, Any]:
-        """Every board's row and the alerts now: for `hangcho-gateway devices` and the web."""
+        """Every board's row and the alerts now, the queue's first: for `hangcho-gateway devices`,
+        the fleet page and the sync snapshot. `now` is the center's clock (the demo's simulated one)."""
         now = self.clock()
         with self._lock:
-            rows, alerts = self.registry.rows(now), self.registry.alerts(now)
-        return {"open": self.registry.is_open(now), "devices": rows, "alerts": alerts}
+            alerts = queue_alerts(self.dispatcher.state, now)
+            rows, alerts = self.registry.rows(now), alerts + self.registry.alerts(now)
+        c = self.config
+        return {"center": {"id": c.id, "name": c.name, "timezone": c.timezone}, "now": now,
+                "open": self.registry.is_open(now), "devices": rows, "alerts": alerts}  # fmt: skip
 
     def check_alerts(self) -> None:
         """Log each alert when it starts and when it ends (journald keeps them)."""
-        current = {(a["device"], a["kind"]): a for a in self.devices_report()["alerts"]}
+        current = {alert_key(a): a for a in self.devices_report()["alerts"]}
         for key in current.keys() - self._alerts.keys():
             log.warning("alert: %s", current[key]["message"])
         for key in self._alerts.keys() - current.keys():

@@ -219,7 +219,7 @@ def devices_page() -> str:
     """The fleet at a glance for the technician: the same report as /api/devices, kept fresh."""
     if current_app.config["DEVICES"] is None:
         abort(404)
-    return render_template("devices.html")
+    return render_template("devices.html", center=current_app.config["CENTER"])
 
 
 @status.get("/api/devices")

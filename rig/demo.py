@@ -7,9 +7,10 @@ counter and hall board running the real firmware on the MicroPython unix port wi
 hardware (tech/hostboard.py). Citizens arrive at the day's realistic rate with the morning peak
 and priority citizens, and staff work the counters' keypads (rig/people.py, driving
 gateway/simulation.py's day through the boards). Both gateways sync to the central server,
-which runs here too. The simulated day is tomorrow, played `--speed` times faster than real
-time; each printed ticket is saved as a picture and each voice call as a WAV file
-(voice/<center>/0001-A001-3.wav: the call's number, the ticket, the counter).
+which runs here too. The simulated day is the next working day after today (tomorrow, or the
+Monday after a Friday), played `--speed` times faster than real time; each printed ticket is
+saved as a picture and each voice call as a WAV file (voice/<center>/0001-A001-3.wav: the
+call's number, the ticket, the counter).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None, then: Callable[[list[Site], Province, st
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    day = tomorrow()
+    day = next_working_day(load_center(DEMO_CENTER).open_days)
     start = datetime.combine(day, day_time(7, 25), ZONE).timestamp()
     clock = ScaledClock(start, args.speed, time.time() + 8)  # a few seconds to power everything on
     stop = threading.Event()
@@ -143,10 +144,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def tomorrow() -> date:
-    """The simulated day is tomorrow: its clock runs ahead of the boards' real one, so the
-    gateway's commands (which carry an expiry) are never stale to them."""
-    return datetime.now(ZONE).date() + timedelta(days=1)
+def next_working_day(open_days: tuple[int, ...]) -> date:
+    """The simulated day is after today: its clock runs ahead of the boards' real one, so the
+    gateway's commands (which carry an expiry) are never stale to them. It is a day the center
+    opens (`open_days`, ISO weekdays): on a Sunday every board's alert and a stall would be off."""
+    day = datetime.now(ZONE).date() + timedelta(days=1)
+    while day.isoweekday() not in open_days:
+        day += timedelta(days=1)
+    return day
 
 
 def start_server(out: Path, sites: list[Site], clock: ScaledClock) -> tuple[Province, str]:
@@ -187,6 +192,8 @@ def start_site(site: Site, server: Province, clock: ScaledClock, sync_interval: 
         board = HostBoard(site.folder / "boards" / d.id, d.role, d.id, site.config.id,
                           ("127.0.0.1", site.broker.tls_port), site.broker.password(d.id), {"tele_s": 10},
                           ca=site.broker.files.ca)  # fmt: skip
+        if d.role == "kiosk":
+            board.paper("ok")  # a printer that answers its paper sensor, as a real one does
         site.boards[d.id] = board.start()
     acks = Acks(site.config, site.broker.port, site.broker.password(RIG_USER))
     site.desk = BoardDesk(site.config, site.boards, acks)

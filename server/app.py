@@ -73,7 +73,13 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
     app.jinja_env.filters["num"] = i18n.number
-    app.jinja_env.globals.update(t=i18n.text, lang=i18n.lang, csrf_token=auth.csrf_token, province=settings.province)
+    app.jinja_env.globals.update(
+        t=i18n.text,
+        alert_words=i18n.alert_words,
+        lang=i18n.lang,
+        csrf_token=auth.csrf_token,
+        province=settings.province,
+    )
 
     @app.get("/api/v1/openapi.json")
     def openapi():

@@ -44,6 +44,11 @@ TEXT: dict[str, dict[str, str]] = {
     "p90_service": {"vi": "Phục vụ P90 (phút)", "en": "P90 service (min)"},
     "satisfaction": {"vi": "Hài lòng (1–5)", "en": "Satisfaction (1–5)"},
     "alerts": {"vi": "Cảnh báo", "en": "Alerts"},
+    "alert_queue": {"vi": "Hàng chờ", "en": "Queue"},
+    "alert_board": {"vi": "Thiết bị", "en": "Devices"},
+    "alert_overload": {"vi": "Quá tải", "en": "Overload"},  # one word per contracts.sync.QUEUE_ALERTS
+    "alert_long_wait": {"vi": "Chờ lâu", "en": "Long wait"},
+    "alert_stall": {"vi": "Đình trệ", "en": "Stalled"},
     "last_sync": {"vi": "Đồng bộ (giây trước)", "en": "Last sync (s ago)"},
     "stale": {"vi": "Mất đồng bộ", "en": "Stale"},
     "never": {"vi": "chưa có", "en": "never"},
@@ -133,3 +138,10 @@ def number(value: float | int | None, digits: int = 1) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text.translate(str.maketrans(",.", ".,")) if lang() == "vi" else text
+
+
+def alert_words() -> dict[str, str]:
+    """The short name of each queue alert kind, and of the two sorts: for the alerts cell and list."""
+    from contracts.sync import QUEUE_ALERTS
+
+    return {k: text(f"alert_{k}") for k in (*QUEUE_ALERTS, "queue", "board")}

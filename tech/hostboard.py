@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP, SIM = ROOT / "firmware" / "app", ROOT / "firmware" / "sim"
 MICROPYTHON = Path(sys.executable).parent / "micropython"
 KEYPAD = ("123A", "456B", "789C", "*0#D")
+PAPER_REPLY = {"ok": b"\x12", "low": b"\x1e", "out": b"\x72"}  # DLE EOT 4 status: bits 2-3 low, 5-6 out
 # A board's MicroPython heap, in words: 64 K of them is the 64 KB the tests give an ESP32's 32-bit
 # objects (128 KB on this 64-bit port, where every pointer is twice as big; docs/performance.md).
 HEAP = "64wK"
@@ -102,6 +103,11 @@ class HostBoard:
 
     def wifi(self, up: bool) -> None:
         (self.folder / "wifi").write_text("up" if up else "down")
+
+    def paper(self, state: str) -> None:
+        """What the printer answers to the paper sensor's question (DLE EOT 4): "ok", "low" or
+        "out"; until this is set it answers nothing and the kiosk reports "unknown"."""
+        (self.folder / "uart2.reply").write_bytes(PAPER_REPLY[state])
 
     def printed(self) -> bytes:
         path = self.folder / "uart2.bin"

@@ -24,3 +24,16 @@ def day_of(now: float, tz: str) -> tuple[str, float]:
     local = datetime.fromtimestamp(now, zone)
     midnight = datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(days=1)
     return local.date().isoformat(), midnight.timestamp()
+
+
+def opening_since(now: float, tz: str, hours: tuple[tuple[str, str], ...], days: tuple[int, ...]) -> float | None:
+    """The epoch at which the opening span `now` falls in began (hours "HH:MM" local, days ISO
+    weekdays), or None when the center is closed: the fleet's alerts and a stalled hall's clock."""
+    local = datetime.fromtimestamp(now, _zone(tz))
+    if local.isoweekday() not in days:
+        return None
+    hhmm = local.strftime("%H:%M")
+    for start, end in hours:
+        if start <= hhmm < end:
+            return local.replace(hour=int(start[:2]), minute=int(start[3:]), second=0, microsecond=0).timestamp()
+    return None

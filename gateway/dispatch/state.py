@@ -139,6 +139,7 @@ class State:
         # Today's arrival times per service, all and priority, for the wait estimate's arrival rate.
         self.arrivals: dict[str, list[float]] = {code: [] for code in self.services}
         self.priority_arrivals: dict[str, list[float]] = {code: [] for code in self.services}
+        self.last_call_at: float | None = None  # the day's latest call at any counter: a stalled hall (alerts.py)
         self._tokens = 0
 
     # -- folding ------------------------------------------------------------
@@ -191,6 +192,7 @@ class State:
             self._dequeue(t)
         t.state, t.counter, t.called_at, t.recalls = CALLED, e.counter, e.at, 0
         t.directed_to = None
+        self.last_call_at = e.at
         if t.first_called_at is None:
             t.first_called_at = e.at
             if t.eta_point is not None:
@@ -294,6 +296,7 @@ class State:
             "directed": {c: [e[2].id for e in sorted(h) if _live(e)] for c, h in self.directed.items()},
             "stats": {s: (x.issued, x.served, round(x.service_sum_s, 6)) for s, x in self.stats.items()},
             "eta_errors": {k: [round(r, 9) for r in v] for k, v in self.eta_errors.items()},
+            "last_call_at": self.last_call_at,
             "seen": sorted(self.seen),
         }
 

@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, bin_index, empty_bucket, empty_counter_day
+from contracts.sync import (
+    BOARD_ALERT_KEYS,
+    QUEUE_ALERT_KEYS,
+    SERVICE_EDGES_MIN,
+    WAIT_EDGES_MIN,
+    bin_index,
+    empty_bucket,
+    empty_counter_day,
+)
 
 from ..dispatch.eta import queue_estimates
 from ..dispatch.state import CANCELLED, DONE, NO_SHOW, UNFINISHED, WAITING, State, Ticket
@@ -140,7 +148,8 @@ def snapshot(state: State, devices: dict[str, Any], now: float) -> dict[str, Any
         ],
         "devices": {"online": sum(r["status"] == "online" for r in rows), "total": len(rows)},
         "alerts": [
-            {"device": a["device"], "kind": a["kind"], "message": a["message"]} for a in devices.get("alerts", [])
+            {k: a[k] for k in (BOARD_ALERT_KEYS if "device" in a else QUEUE_ALERT_KEYS)}
+            for a in devices.get("alerts", [])
         ],
         "tickets": tickets,
     }

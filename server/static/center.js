@@ -22,6 +22,21 @@
     charts[id] = new uPlot(opts, data, el);
   }
 
+  // An alert as a list item: the queue's (it names a service, not a device) red, first and tagged
+  // with its kind; a board's in dark amber (its message names the board).
+  const alerts = document.getElementById("live-alerts"), ALERT_WORDS = JSON.parse(alerts.dataset.words);
+  function alertItem(a) {
+    const li = document.createElement("li"), queue = !("device" in a);
+    li.className = queue ? "queue" : "board"; li.dataset.kind = a.kind;
+    if (queue) {
+      const tag = document.createElement("span");
+      tag.className = "badge alert-queue"; tag.textContent = ALERT_WORDS[a.kind] || ALERT_WORDS.queue;
+      li.append(tag, " ");
+    }
+    li.append(a.message);
+    return li;
+  }
+
   function table(id, rows, cells) {
     const body = document.getElementById(id).tBodies[0];
     body.replaceChildren();
@@ -37,8 +52,7 @@
     document.getElementById("live-open").textContent = WORDS.counters_open + ": " + Dash.fmt(l.counters_open);
     document.getElementById("live-devices").textContent = WORDS.devices + ": " + (l.devices ? l.devices.online + "/" + l.devices.total : "–");
     document.getElementById("live-sync").textContent = WORDS.last_sync + ": " + Dash.fmt(l.sync_age_s) + (l.stale ? " (" + WORDS.stale + ")" : "");
-    const alerts = document.getElementById("live-alerts");
-    alerts.replaceChildren(...l.alerts.map((a) => { const li = document.createElement("li"); li.textContent = a.message; return li; }));
+    alerts.replaceChildren(...l.alerts.map(alertItem));
     const hours = d.hours.map((h) => h.hour);
     chart("chart-arrivals", WORDS.arrivals + " / " + WORDS.served, [WORDS.arrivals, WORDS.served], hours,
           [d.hours.map((h) => h.issued), d.hours.map((h) => h.served)], true);

@@ -7,7 +7,21 @@
   const wardSelect = form.elements.ward;
   let data = null, sortKey = "ward", asc = true;
 
-  function sortValue(row, key) { return key === "alerts" ? row.alerts.length : row[key]; }
+  // A queue's alert (it names a service, not a device) outweighs any number of boards' in the sort.
+  const ALERT_WORDS = JSON.parse(live.querySelector("th[data-key=alerts]").dataset.words);
+  const queueAlerts = (row) => row.alerts.filter((a) => !("device" in a));
+  function sortValue(row, key) { return key === "alerts" ? queueAlerts(row).length * 1000 + row.alerts.length : row[key]; }
+  // The alerts cell: a red badge per kind of the queue's alerts, one for the boards' with their count;
+  // every message on hover. A row with a queue alert is marked whole (tr.alerting).
+  function alertsCell(tr, r) {
+    const td = document.createElement("td"), queue = queueAlerts(r), boards = r.alerts.length - queue.length;
+    td.className = "alerts"; tr.appendChild(td);
+    const badge = (text, cls) => { const b = document.createElement("span"); b.className = "badge " + cls; b.textContent = text; td.append(b, " "); };
+    for (const kind of new Set(queue.map((a) => a.kind))) badge(ALERT_WORDS[kind] || kind, "alert-queue");
+    if (boards) badge(ALERT_WORDS.board + ": " + Dash.fmt(boards), "alert-board");
+    td.title = r.alerts.map((a) => a.message).join("\n");
+    if (queue.length) tr.classList.add("alerting");
+  }
   function nameCell(tr, r) {
     const name = document.createElement("td"), link = document.createElement("a");
     name.className = "name";
@@ -47,8 +61,7 @@
       lr.className = r.stale ? "stale" : "";
       nameCell(lr, r); Dash.cell(lr, r.ward);
       Dash.cell(lr, r.waiting, "waiting"); Dash.cell(lr, r.longest_wait_min, "longest"); Dash.cell(lr, r.counters_open, "open");
-      const alerts = Dash.cell(lr, r.alerts.length || "", "alerts");
-      alerts.title = r.alerts.map((a) => a.message).join("\n");
+      alertsCell(lr, r);
       const age = Dash.cell(lr, r.sync_age_s === null ? WORDS.never : r.sync_age_s, "sync");
       if (r.stale) { const b = document.createElement("span"); b.className = "badge"; b.textContent = WORDS.stale; age.append(" ", b); }
     }

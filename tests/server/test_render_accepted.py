@@ -20,6 +20,7 @@ from contracts.sync import (
     COUNTS,
     HISTOGRAMS,
     MAX_COUNT,
+    QUEUE_ALERTS,
     SUMS,
     empty_snapshot,
 )
@@ -48,8 +49,12 @@ WAITING = st.fixed_dictionaries({"service": st.sampled_from("ABCZ"), "name": TEX
                                  "longest_wait_s": st.integers(0, 172_800) | st.just(MAX_COUNT)})  # fmt: skip
 COUNTER = st.fixed_dictionaries({"counter": st.integers(1, 999), "status": st.sampled_from(COUNTER_STATUSES),
                                  "ticket": st.none() | TICKET})  # fmt: skip
-ALERT = st.fixed_dictionaries({"device": st.from_regex(ids.DEVICE_ID, fullmatch=True),
-                               "kind": st.from_regex(ids.PRIORITY_CLASS, fullmatch=True), "message": TEXT})  # fmt: skip
+KIND = st.from_regex(ids.PRIORITY_CLASS, fullmatch=True) | st.sampled_from(QUEUE_ALERTS)
+ALERT = st.fixed_dictionaries(
+    {"device": st.from_regex(ids.DEVICE_ID, fullmatch=True), "kind": KIND, "message": TEXT}
+) | (
+    st.fixed_dictionaries({"service": st.none() | st.sampled_from("ABCZ"), "kind": KIND, "message": TEXT})
+)  # a board's or the queue's
 ETA = st.none() | st.tuples(st.integers(0, 2880), st.integers(0, 2880)).map(lambda t: sorted(t))
 PLACE = st.fixed_dictionaries({"state": st.just("waiting"), "ahead": st.integers(0, 20_000), "eta_min": ETA}) | (
     st.fixed_dictionaries({"state": st.sampled_from(("called", "serving")), "counter": st.integers(1, 999)})

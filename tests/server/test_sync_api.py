@@ -284,6 +284,8 @@ _GOOD = [
     {"counter": 1, "status": "open", "ticket": "A001"},
     {"counter": 999, "status": "closed", "ticket": None},
     {"device": "kiosk-2", "kind": "paper_low", "message": "Máy in sắp hết giấy"},
+    {"service": "A", "kind": "overload", "message": "Đang có 16 người chờ dịch vụ A – Chứng thực (ngưỡng 15)"},
+    {"service": None, "kind": "stall", "message": "Có người chờ nhưng 25 phút chưa gọi số nào"},
     {"state": "waiting", "ahead": 0, "eta_min": [5, 15]},
     {"state": "waiting", "ahead": 20_000, "eta_min": None},
     {"state": "called", "counter": 3},
