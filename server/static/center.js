@@ -12,12 +12,12 @@
     if (charts[id]) { charts[id].setData(data); return; }
     const opts = {
       title, width, height: 240,
-      scales: {x: {time: false}, y: Charts.fromZero()},  // counts and minutes from 0: a bar's height is its value
+      scales: {x: {time: false, range: (u, min, max) => [min - 0.5, max + 0.5]}, y: Charts.fromZero()},  // whole first and last bars  // counts and minutes from 0: a bar's height is its value
       axes: [Dash.hourAxis(WORDS.hour), Charts.valueAxis(bars ? WORDS.tickets : WORDS.minutes, true)],
       series: [{label: WORDS.hour}, ...series.map((label, i) => ({
         label, stroke: [Charts.COLOUR.blue, Charts.COLOUR.green][i], fill: bars ? [Charts.COLOUR.blue + "40", Charts.COLOUR.green][i] : undefined,
         width: 2, paths: bars ? uPlot.paths.bars({size: [[0.7, 0.35][i], 40]}) : undefined, dash: !bars && i ? [8, 5] : undefined,
-        value: (u, v) => Dash.fmt(v),
+        value: (u, v) => Dash.fmt(v), points: bars ? {show: false} : undefined,
       }))],
     };
     charts[id] = new uPlot(opts, data, el);
