@@ -2,7 +2,7 @@
 
 sync       /api/v1/sync                       gateways push (token)
 auth       /login /logout /lang/<code>        users (session, CSRF)
-dashboard  / /centers/<id> /compare /export.* and their /api/v1 JSON
+dashboard  / /centers/<id> /days /compare /export.* and their /api/v1 JSON
 public     /c/<center>/t/<day>/<ticket>       a citizen's ticket status
 """
 

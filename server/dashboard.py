@@ -6,12 +6,13 @@ import csv
 import io
 import time
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
-from contracts.ids import CENTER_ID, SERVICE_CODE
+from contracts.ids import CENTER_ID
 from contracts.sync import is_day
 
 from . import audit, reports
@@ -88,17 +89,45 @@ def center_json(center_id: str):
         return jsonify(reports.center_report(conn, center, day_from, day_to, time.time(), settings()))
 
 
+@bp.get("/days")
+@login_required
+def days_page():
+    """Day by day over the range, for the province or (?center=) one center."""
+    center_id = request.args.get("center") or None
+    center = visible_center(center_id) if center_id else None
+    date_range()  # the script reads the range; a bad one is refused here as in the API
+    with engine().connect() as conn:
+        choices = reports.visible_centers(conn, g.user)
+    return render_template("days.html", center=center, choices=choices, threshold=settings().wait_p90_min)
+
+
+@bp.get("/api/v1/days")
+@login_required
+def days_json():
+    center_id = request.args.get("center")
+    center = visible_center(center_id) if center_id is not None else None
+    day_from, day_to = date_range()
+    with engine().connect() as conn:
+        ids = [center["id"]] if center else [c["id"] for c in reports.visible_centers(conn, g.user)]
+        body = reports.daily(conn, ids, day_from, day_to, settings())
+    scope = {k: center[k] for k in ("id", "name", "ward", "site")} if center else None
+    return jsonify({"center": scope, **body})
+
+
 @bp.get("/compare")
 @login_required
 def compare_page():
-    service = request.args.get("service", "A")
-    if not SERVICE_CODE.fullmatch(service):
-        abort(400, description="service must be one letter A–Z")
+    service = request.args.get("service") or None
+    if service is not None and not reports.SERVICE_KEY.fullmatch(service):
+        abort(400, description="service must be a code A–Z, or a code, ' · ' and a name, as the list gives them")
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        rows = reports.comparison(conn, g.user, service, day_from, day_to, settings())
-    return render_template("compare.html", rows=rows, service=service, day_from=day_from, day_to=day_to,
-                           threshold=settings().threshold(service))  # fmt: skip
+        found = reports.comparison(conn, g.user, service, day_from, day_to, settings())
+    if found["rows"] is None:
+        abort(404, description="no center you may see has this service")
+    chart = [{"name": r["name"], "ward": r["ward"], "site": r["site"], "issued": r["issued"], "resolved": r["resolved"],
+              "p90_wait_min": r["p90_wait_min"], "breach": r["breach"]} for r in found["rows"]]  # fmt: skip
+    return render_template("compare.html", **found, chart=chart, day_from=day_from, day_to=day_to)
 
 
 @bp.get("/audit")
@@ -121,7 +150,13 @@ def _exported(kind: str, day_from: str, day_to: str, rows: int) -> None:
 
 
 def _export_header() -> list[str]:
-    return [text(f"col_{name}") for name in reports.EXPORT_COLUMNS]
+    """The export's column names in the user's language; a wait bin's from its edge in minutes."""
+
+    def head(name: str) -> str:
+        kind, _, minutes = name.rpartition("_")
+        return text(f"col_{kind}").format(minutes=minutes) if kind in ("wait_le", "wait_gt") else text(f"col_{name}")
+
+    return [head(name) for name in reports.EXPORT_COLUMNS]
 
 
 @bp.get("/export.csv")
@@ -141,17 +176,41 @@ def export_csv():
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
+def _width(values: list[Any]) -> float:
+    """A column's width in characters: its longest value, the header wrapping onto two lines."""
+    header, *rest = (str(v) if v is not None else "" for v in values)
+    longest = max((len(v) for v in rest), default=0)
+    return min(60.0, max(6.0, longest + 2, len(header) / 2 + 2))
+
+
 @bp.get("/export.xlsx")
 @login_required
 def export_xlsx():
+    """The rows of the CSV as a sheet: a frozen, filterable header, fitted columns, figures as
+    numbers (a blank, not "–", where there is none)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     day_from, day_to = date_range()
     with engine().connect() as conn:
         rows = reports.export_rows(conn, g.user, day_from, day_to)
+    header = _export_header()
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(f"{day_from} – {day_to}")
-    sheet.append(_export_header())
+    book.properties.title = f"{text('sheet_title')} {day_from} – {day_to}"
+    sheet = book.create_sheet(_sheet_title(day_from, day_to))
+    for i, column in enumerate(zip(header, *rows, strict=True), start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = _width(list(column))
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font, cell.alignment = bold, wrap
+        cells.append(cell)
+    sheet.append(cells)
     for row in rows:
         sheet.append(row)
     _exported("xlsx", day_from, day_to, len(rows))
@@ -160,3 +219,12 @@ def export_xlsx():
     name = f"hangcho-{day_from}_{day_to}.xlsx"
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+def _sheet_title(day_from: str, day_to: str) -> str:
+    """ "Số liệu 23-11-2026 – 30-11-2026": a sheet's name holds 31 characters and no "/"."""
+
+    def dmy(day: str) -> str:
+        return "-".join(reversed(day.split("-")))
+
+    return f"{text('sheet_title')} {dmy(day_from)} – {dmy(day_to)}"[:31]

@@ -7,12 +7,15 @@ percentiles.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from contracts.ids import SERVICE_CODE
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
 
 from .schema import centers, counter_days, hourly, snapshots
@@ -75,6 +78,42 @@ def metrics(t: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def over(m: dict[str, Any], threshold: float) -> bool:
+    """A breach: the P90 wait above the threshold (no tickets called, no breach)."""
+    return m["p90_wait_min"] is not None and m["p90_wait_min"] > threshold
+
+
+def days_between(day_from: str, day_to: str) -> list[str]:
+    first, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def day_rows(per_day: dict[str, dict], day_from: str, day_to: str, threshold: float) -> list[dict[str, Any]]:
+    """Each day of the range in order, a day nothing was synced for as zeros: a trend's dip to 0
+    is a day without tickets (a Sunday), not a point left out."""
+    rows = []
+    for day in days_between(day_from, day_to):
+        m = metrics(per_day.get(day) or _empty())
+        rows.append({"day": day, **m, "breach": over(m, threshold)})
+    return rows
+
+
+def daily(conn: Connection, ids: list[str], day_from: str, day_to: str, settings: Settings) -> dict[str, Any]:
+    """Day by day over the range for these centers (one, or every visible one), and their total."""
+    per_day, total = defaultdict(_empty), _empty()
+    for r in _hourly(conn, ids, day_from, day_to):
+        _add(per_day[r["day"]], r)
+        _add(total, r)
+    m = metrics(total)
+    return {
+        "from": day_from,
+        "to": day_to,
+        "threshold_p90_min": settings.wait_p90_min,
+        "days": day_rows(per_day, day_from, day_to, settings.wait_p90_min),
+        "total": m | {"breach": over(m, settings.wait_p90_min)},
+    }
+
+
 def visible_centers(conn: Connection, user) -> list[dict[str, Any]]:
     query = select(centers).order_by(centers.c.ward, centers.c.site != "main", centers.c.name)
     if user.role != "admin":
@@ -128,15 +167,16 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
     """Every center the user may see, each ward's roll-up of its sites, and their total."""
     rows = visible_centers(conn, user)
     ids = [c["id"] for c in rows]
-    totals = {i: _empty() for i in ids}
+    totals, per_day = {i: _empty() for i in ids}, defaultdict(_empty)
     for r in _hourly(conn, ids, day_from, day_to):
         _add(totals[r["center_id"]], r)
+        _add(per_day[r["day"]], r)
     snaps = _snapshots(conn, ids)
     out, wards = [], defaultdict(list)
     for c in rows:
         row = {"id": c["id"], "name": c["name"], "ward": c["ward"], "site": c["site"]}
         row |= metrics(totals[c["id"]]) | live(snaps.get(c["id"]), now, settings)
-        row["breach"] = row["p90_wait_min"] is not None and row["p90_wait_min"] > settings.wait_p90_min
+        row["breach"] = over(row, settings.wait_p90_min)
         out.append(row)
         wards[c["ward"]].append(c["id"])
     rollups = []
@@ -161,9 +201,10 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
     total = {"centers": len(out), **metrics(grand), "waiting": sum(r["waiting"] or 0 for r in out),
              "longest_wait_min": max(longest, default=None), "counters_open": sum(r["counters_open"] or 0 for r in out),
              "alerts": sum(len(r["alerts"]) for r in out)}  # fmt: skip
-    total["breach"] = total["p90_wait_min"] is not None and total["p90_wait_min"] > settings.wait_p90_min
+    total["breach"] = over(total, settings.wait_p90_min)
     return {
         "centers": out,
+        "days": day_rows(per_day, day_from, day_to, settings.wait_p90_min),  # the province's trend
         "wards": rollups,
         "total": total,  # every center the user may see: the province's row
         "from": day_from,
@@ -201,7 +242,7 @@ def center_report(
                 "name": names.get(code, code),
                 **m,
                 "threshold_p90_min": threshold,
-                "breach": m["p90_wait_min"] is not None and m["p90_wait_min"] > threshold,
+                "breach": over(m, threshold),
             }
         )
     now_serving = {c["counter"]: c for c in body.get("counters", [])}
@@ -226,57 +267,100 @@ def center_report(
     }
 
 
-def comparison(conn: Connection, user, service: str, day_from: str, day_to: str, settings: Settings) -> list[dict]:
-    """Like for like: every visible center on one service over the same days."""
+# What a service_group key looks like: the code, or the code, " · " and the name (no control character).
+SERVICE_KEY = re.compile(r"[A-Z]( · [^\x00-\x1f\x7f]{1,200})?")
+
+
+def service_group(code: str, name: str | None) -> tuple[str, str]:
+    """Which centers' services count as one service on the compare page: (key, label).
+
+    The one place that says it. Until the national service catalog, the code and the name the
+    center sends (its snapshot's queues): A "Chứng thực" at one center and A "Hộ tịch" at another
+    are two services. A code no snapshot names (a center not synced since) keeps the code alone."""
+    if not name or name == code:
+        return code, code
+    return f"{code} · {name}", f"{code} · {name}"
+
+
+def _service_names(snaps: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each center's service names by code, from its latest snapshot."""
+    return {cid: {w["service"]: w.get("name", "") for w in s["body"].get("waiting", [])} for cid, s in snaps.items()}
+
+
+def comparison(
+    conn: Connection, user, service: str | None, day_from: str, day_to: str, settings: Settings
+) -> dict[str, Any]:
+    """Like for like: every visible center that has one service, over the same days.
+
+    `service` is a key from `services` (`service_group`), a bare code (an old link: the first
+    service with it; none: no rows), or None (the first service). `rows` is None when it is a key
+    no visible center has."""
     rows = visible_centers(conn, user)
-    totals = {c["id"]: _empty() for c in rows}
-    for r in _hourly(conn, list(totals), day_from, day_to):
-        if r["service"] == service:
-            _add(totals[r["center_id"]], r)
-    out = []
-    for c in rows:
-        m = metrics(totals[c["id"]])
-        out.append(
-            {
-                "id": c["id"],
-                "name": c["name"],
-                "ward": c["ward"],
-                **m,
-                "breach": m["p90_wait_min"] is not None and m["p90_wait_min"] > settings.threshold(service),
-            }
-        )
-    return out
+    names = _service_names(_snapshots(conn, [c["id"] for c in rows]))
+    groups: dict[str, dict[str, Any]] = {}
+
+    def group(cid: str, code: str) -> str:
+        key, label = service_group(code, names.get(cid, {}).get(code))
+        groups.setdefault(key, {"key": key, "code": code, "label": label, "centers": set()})["centers"].add(cid)
+        return key
+
+    for cid, codes in names.items():
+        for code in codes:
+            group(cid, code)
+    totals = defaultdict(_empty)
+    for r in _hourly(conn, [c["id"] for c in rows], day_from, day_to):
+        _add(totals[(r["center_id"], group(r["center_id"], r["service"]))], r)
+    listed = sorted(groups.values(), key=lambda g: (g["code"], g["label"]))
+    if service is None:
+        service = listed[0]["key"] if listed else "A"
+    elif service not in groups and SERVICE_CODE.fullmatch(service):
+        service = next((g["key"] for g in listed if g["code"] == service), service)
+    chosen = groups.get(service)
+    threshold = settings.threshold(chosen["code"] if chosen else service)
+    out = None
+    if chosen or SERVICE_CODE.fullmatch(service):
+        out = []
+        for c in rows:
+            if chosen and c["id"] in chosen["centers"]:
+                m = metrics(totals[(c["id"], service)])
+                out.append({"id": c["id"], "name": c["name"], "ward": c["ward"], "site": c["site"], **m,
+                            "breach": over(m, threshold)})  # fmt: skip
+    return {
+        "services": [{"key": g["key"], "label": g["label"], "centers": len(g["centers"])} for g in listed],
+        "service": service,
+        "threshold_p90_min": threshold,
+        "rows": out,
+    }
 
 
-EXPORT_COLUMNS = (
-    "center",
-    "ward",
-    "day",
-    "hour",
-    "service",
-    "issued",
-    "served",
-    "resolved",
-    "forwarded",
-    "returned",
-    "no_show",
-    "cancelled",
-    "unfinished",
-    "avg_wait_min",
-    "p90_wait_min",
-    "avg_service_min",
-    "satisfaction",
-)
+def _bins(edges: tuple[int, ...]) -> list[str]:
+    """A histogram's bins as column names: wait_le_1, wait_le_2 … wait_gt_240 (minutes)."""
+    return [f"wait_le_{e}" for e in edges] + [f"wait_gt_{edges[-1]}"]
+
+
+WAIT_BINS = _bins(WAIT_EDGES_MIN)
+# One line per center, day, hour and service: the counts and sums that add up (so a sheet can
+# re-aggregate any way: wait_sum_s / called is an average wait, the wait bins summed give a P90,
+# contracts.sync.quantile), then the figures read off them for that line alone.
+EXPORT_PLACE = ("center_id", "center", "ward", "site", "day", "hour", "service", "service_name")
+EXPORT_COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "returned", "no_show", "cancelled",
+                 "unfinished", "wait_sum_s", "service_sum_s", "rated", "rating_sum")  # fmt: skip
+EXPORT_FIGURES = ("avg_wait_min", "p90_wait_min", "avg_service_min", "satisfaction")
+EXPORT_COLUMNS = (*EXPORT_PLACE, *EXPORT_COUNTS, *WAIT_BINS, *EXPORT_FIGURES)
 
 
 def export_rows(conn: Connection, user, day_from: str, day_to: str) -> list[list[Any]]:
-    """One line per center, day, hour and service, for CSV and Excel."""
+    """One line per center, day, hour and service (EXPORT_COLUMNS), for CSV and Excel."""
     rows = {c["id"]: c for c in visible_centers(conn, user)}
+    names = _service_names(_snapshots(conn, list(rows)))
     lines = []
     for r in _hourly(conn, list(rows), day_from, day_to):
         t = _empty()
         _add(t, r)
         m = metrics(t)
         c = rows[r["center_id"]]
-        lines.append([c["name"], c["ward"], r["day"], r["hour"], r["service"], *(m[k] for k in EXPORT_COLUMNS[5:])])
-    return sorted(lines, key=lambda line: (line[1], line[0], line[2], line[3], line[4]))
+        name = names.get(c["id"], {}).get(r["service"], "")
+        hist = t["wait_hist"] or [0] * len(WAIT_BINS)
+        lines.append([c["id"], c["name"], c["ward"], c["site"], r["day"], r["hour"], r["service"], name,
+                      *(t[k] for k in EXPORT_COUNTS), *hist, *(m[k] for k in EXPORT_FIGURES)])  # fmt: skip
+    return sorted(lines, key=lambda line: (line[2], line[3] != "main", line[1], line[4], line[5], line[6]))

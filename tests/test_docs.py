@@ -97,3 +97,10 @@ def test_the_screens_the_readme_shows_are_there():
     assert {"docs/screens/hall-new-call.png", "docs/screens/ticket.png", "docs/screens/dashboard.png"} <= set(shown)
     for path in shown:
         assert (ROOT / path).stat().st_size > 5_000, path  # a picture, not an empty file
+
+
+def test_every_scrolling_table_is_a_named_region_a_keyboard_reaches():
+    """axe's scrollable-region-focusable, for pages a test might not fill with enough rows to scroll."""
+    for page in (ROOT / "server" / "templates").glob("*.html"):
+        for div in re.findall(r'<div class="scroll"[^>]*>', page.read_text(encoding="utf-8")):
+            assert 'tabindex="0"' in div and 'role="region"' in div and "aria-label=" in div, (page.name, div)

@@ -1,5 +1,5 @@
-// One center: live numbers, hourly charts (uPlot, served by this server) and the per-service and
-// per-counter tables, refreshed every sync interval.
+// One center: live numbers (queues and counters now), then the chosen days' hourly charts (uPlot,
+// served by this server) and per-service and per-counter tables, refreshed every sync interval.
 "use strict";
 (() => {
   const live = document.getElementById("live"), center = live.dataset.center;
@@ -7,16 +7,17 @@
 
   function chart(id, title, series, hours, columns, bars) {
     const el = document.getElementById(id);
-    const width = Math.max(300, el.clientWidth - 16);
+    const width = Math.max(260, el.clientWidth - 16);
     const data = [hours, ...columns];
     if (charts[id]) { charts[id].setData(data); return; }
     const opts = {
       title, width, height: 240,
-      scales: {x: {time: false}, y: {range: (u, min, max) => [0, Math.max(1, max) * 1.05]}},  // counts and minutes from 0: a bar's height is its value
-      axes: [Dash.hourAxis(WORDS.hour), Dash.valueAxis()],
+      scales: {x: {time: false, range: (u, min, max) => [min - 0.5, max + 0.5]}, y: Charts.fromZero()},  // whole first and last bars  // counts and minutes from 0: a bar's height is its value
+      axes: [Dash.hourAxis(WORDS.hour), Charts.valueAxis(bars ? WORDS.tickets : WORDS.minutes, true)],
       series: [{label: WORDS.hour}, ...series.map((label, i) => ({
-        label, stroke: ["#0b5cad", "#b42318", "#2f7d32"][i], fill: bars ? "rgba(11,92,173,.25)" : undefined,
-        width: 2, paths: bars ? uPlot.paths.bars({size: [0.6, 40]}) : undefined,
+        label, stroke: [Charts.COLOUR.blue, Charts.COLOUR.green][i], fill: bars ? [Charts.COLOUR.blue + "40", Charts.COLOUR.green][i] : undefined,
+        width: 2, paths: bars ? uPlot.paths.bars({size: [[0.7, 0.35][i], 40]}) : undefined, dash: !bars && i ? [8, 5] : undefined,
+        value: (u, v) => Dash.fmt(v), points: bars ? {show: false} : undefined,
       }))],
     };
     charts[id] = new uPlot(opts, data, el);
@@ -53,16 +54,20 @@
     document.getElementById("live-devices").textContent = WORDS.devices + ": " + (l.devices ? l.devices.online + "/" + l.devices.total : "–");
     document.getElementById("live-sync").textContent = WORDS.last_sync + ": " + Dash.fmt(l.sync_age_s) + (l.stale ? " (" + WORDS.stale + ")" : "");
     alerts.replaceChildren(...l.alerts.map(alertItem));
+    const days = document.getElementById("see-days");
+    days.href = days.href.split("&")[0] + "&" + Dash.range();
     const hours = d.hours.map((h) => h.hour);
     chart("chart-arrivals", WORDS.arrivals + " / " + WORDS.served, [WORDS.arrivals, WORDS.served], hours,
           [d.hours.map((h) => h.issued), d.hours.map((h) => h.served)], true);
     chart("chart-waits", WORDS.avg_wait + " / " + WORDS.p90_wait, [WORDS.avg_wait, WORDS.p90_wait], hours,
           [d.hours.map((h) => h.avg_wait_min), d.hours.map((h) => h.p90_wait_min)], false);
-    const queue = Object.fromEntries(l.queue.map((q) => [q.service, q.count]));
-    table("services", d.services, (s) => [[s.service + " · " + s.name], [queue[s.service]], [s.issued], [s.served],
+    // Now, apart from the range's figures below: each service's queue, each counter's state.
+    table("live-queue", l.queue, (q) => [[q.service + " · " + q.name], [q.count], [Math.round(q.longest_wait_s / 6) / 10]]);
+    table("live-counters", d.counters.filter((c) => c.status), (c) => [[c.counter], [WORDS[c.status] || c.status], [c.ticket]]);
+    table("services", d.services, (s) => [[s.service + " · " + s.name], [s.issued], [s.served],
       [s.no_show], [s.cancelled], [s.unfinished], [s.resolved_pct], [s.avg_wait_min],
       [s.p90_wait_min, s.breach ? "breach" : ""], [s.threshold_p90_min], [s.avg_service_min], [s.satisfaction]]);
-    table("counters", d.counters, (c) => [[c.counter], [WORDS[c.status] || c.status], [c.ticket], [c.served],
+    table("counters", d.counters, (c) => [[c.counter], [c.served],
       [c.resolved_pct], [c.avg_service_min], [c.p90_service_min], [c.satisfaction]]);
   }
   Dash.bindFilters(document.getElementById("filters"), refresh);

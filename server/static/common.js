@@ -7,9 +7,10 @@ const NUMBERS = new Intl.NumberFormat(document.documentElement.lang === "en" ? "
 const Dash = {
   params() { return new URLSearchParams(location.search); },
   fmt(v) { return v === null || v === undefined ? "–" : typeof v === "number" ? NUMBERS.format(v) : String(v); },
-  // A chart's axes: whole hours on x (never 7,2), the page's number format on y.
+  // An hourly chart's x axis: whole hours (never 7,2); charts.js has the rest.
   hourAxis(label) { return {label, incrs: [1, 2, 3, 6], values: (u, vals) => vals.map((v) => Number.isInteger(v) ? v + "h" : "")}; },
-  valueAxis() { return {values: (u, vals) => vals.map((v) => NUMBERS.format(v))}; },
+  // Over the threshold, said by a mark and its word (for a screen reader and a hover), not by red alone.
+  mark(word) { const m = document.createElement("span"); m.className = "mark"; m.textContent = "▲"; m.title = word; m.setAttribute("aria-label", word); return m; },
   cell(tr, value, cls) { const td = document.createElement("td"); td.textContent = Dash.fmt(value); if (cls) td.className = cls; tr.appendChild(td); return td; },
   bindFilters(form, onChange) {
     const p = Dash.params();

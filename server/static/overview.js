@@ -1,5 +1,6 @@
 // The province overview: every center's figures over the chosen days, apart from what is live
-// now, each with the province's total row; each ward's roll-up; refreshed every sync interval.
+// now, each with the province's total row; charts of the centers side by side and of the days;
+// each ward's roll-up; refreshed every sync interval.
 "use strict";
 (() => {
   const table = document.getElementById("centers"), live = document.getElementById("live");
@@ -84,7 +85,9 @@
       for (const v of [w.ward, w.sites, w.waiting, w.issued, w.served, w.no_show, w.cancelled, w.unfinished,
                        w.resolved_pct, w.forwarded, w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
     }
-    for (const a of ["export-csv", "export-xlsx"]) {
+    Charts.centers(["chart-centers-issued", "chart-centers-p90"], rows, data.threshold_p90_min);
+    Charts.trend(["chart-days-issued", "chart-days-wait"], data.days, data.threshold_p90_min);  // the province's
+    for (const a of ["see-days", "export-csv", "export-xlsx"]) {
       const el = document.getElementById(a);
       el.href = el.href.split("?")[0] + "?" + Dash.range();
     }

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from sqlalchemy import update
 
-from contracts.sync import empty_bucket, empty_counter_day, empty_snapshot
+from contracts.sync import WAIT_EDGES_MIN, empty_bucket, empty_counter_day, empty_snapshot, quantile
 from server import schema
 
 from .conftest import CENTERS
@@ -171,7 +171,7 @@ def test_each_centers_outcomes_are_shown_beside_served_vietnamese_first(synced, 
     export = client.get(f"/export.csv?from={DAY}").get_data(as_text=True)
     header, *lines = csv.reader(io.StringIO(export.lstrip("\ufeff")))
     assert header[header.index("Vắng mặt") + 1 :][:2] == ["Đã hủy", "Chưa hoàn tất"]
-    tan_phu = dict(zip(header, next(line for line in lines if line[0] == "Trung tâm PVHCC xã Tân Phú"), strict=True))
+    tan_phu = dict(zip(header, next(line for line in lines if line[0] == "xa-tan-phu"), strict=True))
     assert (tan_phu["Số phát"], tan_phu["Đã phục vụ"], tan_phu["Đã hủy"], tan_phu["Chưa hoàn tất"]) == (
         "10",
         "8",
@@ -194,20 +194,57 @@ def test_a_stale_center_is_flagged(synced, login):
     assert rows["xa-tan-phu"]["stale"] is False
 
 
-def test_exports_in_csv_and_excel_hold_the_same_rows(synced, login):
+EXPORT_HEADER = ["Mã trung tâm", "Trung tâm", "Xã, phường", "Điểm tiếp nhận", "Ngày", "Giờ", "Mã dịch vụ",
+                 "Tên dịch vụ", "Số phát", "Ưu tiên", "Đã gọi (số lượt chờ)", "Đã phục vụ", "Giải quyết tại chỗ",
+                 "Chuyển cơ quan chuyên môn", "Trả lại (thiếu hồ sơ)", "Vắng mặt", "Đã hủy", "Chưa hoàn tất",
+                 "Tổng thời gian chờ (giây)", "Tổng thời gian phục vụ (giây)", "Số lượt đánh giá", "Tổng điểm đánh giá",
+                 *(f"Chờ ≤ {m} phút" for m in WAIT_EDGES_MIN), "Chờ > 240 phút",
+                 "Chờ TB (phút)", "Chờ P90 (phút)", "Phục vụ TB (phút)", "Hài lòng (1–5)"]  # fmt: skip
+
+
+def test_exports_carry_the_counts_that_re_aggregate_to_the_overview(synced, login):
+    """Each row says where (center id, ward, site) and carries counts, sums and the wait histogram:
+    summed, they give back the overview's province row, its averages and its P90."""
     client = synced.test_client()
     login(client, "tinh")
     r = client.get(f"/export.csv?from={DAY}")
     assert r.headers["Content-Disposition"] == f'attachment; filename="hangcho-{DAY}_{DAY}.csv"'
     text = r.get_data(as_text=True)
-    assert text.startswith("\ufeffTrung tâm,Xã, phường".replace("Xã, phường", '"Xã, phường"'))
-    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert len(lines) == 4 and lines[1][:5] == ["Trung tâm PVHCC xã An Bình", "An Bình", DAY, "10", "B"]
-    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/export.xlsx?from={DAY}").data))
-    sheet = [[("" if v is None else str(v)) for v in row] for row in book.active.iter_rows(values_only=True)]
-    assert sheet[0] == lines[0][:1] + lines[0][1:] and [row[:5] for row in sheet[1:]] == [
-        line[:5] for line in lines[1:]
+    assert text.startswith("\ufeffMã trung tâm,Trung tâm,")
+    header, *lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert header == EXPORT_HEADER
+    assert [line[:8] for line in lines] == [
+        ["xa-an-binh", "Trung tâm PVHCC xã An Bình", "An Bình", "main", DAY, "10", "B", ""],
+        ["xa-tan-phu", "Trung tâm PVHCC xã Tân Phú", "Tân Phú", "main", DAY, "8", "A", "Chứng thực"],
+        ["xa-tan-phu-diem-2", "Điểm tiếp nhận Tân Phú 2", "Tân Phú", "Điểm 2", DAY, "9", "A", "Chứng thực"],
     ]
+    rows = [dict(zip(header, line, strict=True)) for line in lines]
+    total = client.get(f"/api/v1/overview?from={DAY}").json["total"]
+
+    def summed(column: str) -> int:
+        return sum(int(row[column]) for row in rows)
+
+    for column, key in (("Số phát", "issued"), ("Đã phục vụ", "served"), ("Giải quyết tại chỗ", "resolved"),
+                        ("Chuyển cơ quan chuyên môn", "forwarded"), ("Vắng mặt", "no_show"), ("Đã hủy", "cancelled"),
+                        ("Chưa hoàn tất", "unfinished"), ("Số lượt đánh giá", "rated")):  # fmt: skip
+        assert summed(column) == total[key], column
+    assert round(summed("Tổng thời gian chờ (giây)") / summed("Đã gọi (số lượt chờ)") / 60, 1) == total["avg_wait_min"]
+    assert round(summed("Tổng điểm đánh giá") / summed("Số lượt đánh giá"), 2) == total["satisfaction"]
+    hist = [summed(column) for column in header if column.startswith(("Chờ ≤", "Chờ >"))]
+    assert len(hist) == len(WAIT_EDGES_MIN) + 1 and quantile(hist, WAIT_EDGES_MIN, 0.9) == total["p90_wait_min"]
+
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/export.xlsx?from={DAY}").data))
+    sheet = book.active
+    assert sheet.title == "Số liệu 23-11-2026 – 23-11-2026" and sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}4"
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == header and [[str(v) for v in row[:7]] for row in values[1:]] == [
+        line[:7] for line in lines
+    ]
+    counts = values[1][header.index("Số phát") : header.index("Chờ TB (phút)")]
+    assert all(type(v) is int for v in counts) and values[1][header.index("Chờ P90 (phút)")] > 40  # numbers
+    widths = {c: sheet.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width for i, c in enumerate(header)}
+    assert widths["Trung tâm"] >= len("Trung tâm PVHCC xã An Bình") and widths["Giờ"] < 10, widths
     staff = synced.test_client()
     login(staff, "lan")
     assert len(list(csv.reader(io.StringIO(staff.get(f"/export.csv?from={DAY}").get_data(as_text=True))))) == 2
@@ -233,7 +270,7 @@ def test_compare_centers_on_one_service(synced, login):
     client = synced.test_client()
     login(client, "tinh")
     page = client.get(f"/compare?service=B&from={DAY}").get_data(as_text=True)
-    assert '<tr class="breach"><td><a href="/centers/xa-an-binh' in page
+    assert '<tr class="breach"><td class="name"><a href="/centers/xa-an-binh' in page
 
 
 def test_english_on_request(synced, login):
@@ -242,7 +279,8 @@ def test_english_on_request(synced, login):
     assert "Các trung tâm" in client.get("/").get_data(as_text=True)
     client.get("/lang/en")
     assert "Centers" in client.get("/").get_data(as_text=True)
-    assert client.get(f"/export.csv?from={DAY}").get_data(as_text=True).startswith("\ufeffCenter,Ward,Day")
+    export = client.get(f"/export.csv?from={DAY}").get_data(as_text=True)
+    assert export.startswith("\ufeffCenter id,Center,Ward,Site,Day")
 
 
 def test_a_tickets_qr_code_can_lead_to_the_server(synced):
@@ -298,3 +336,75 @@ def test_figures_are_written_the_vietnamese_way(synced, login):
     page = client.get(f"/compare?service=A&from={DAY}").get_data(as_text=True)
     figures = re.findall(r"<td>([0-9][0-9.,]*)</td>", page)
     assert figures and not any(re.fullmatch(r"[0-9]+\.[0-9]", f) for f in figures), figures  # 78,2, never 78.2
+
+
+def test_day_by_day_figures_are_the_buckets_sums(synced, login, openapi):
+    """Each day of the range, for the province and for one center: the sums of that day's hourly
+    buckets (a day without any as 0), the range's total, and the overview's per-day series."""
+    nov24 = empty_bucket("2026-11-24", 14, "A") | {"issued": 7, "called": 6, "served": 6, "resolved": 4,
+                                                  "forwarded": 2, "no_show": 1, "wait_sum_s": 6 * 600,
+                                                  "wait_hist": waits_in(8, 6)}  # fmt: skip
+    later = empty_bucket("2026-11-24", 15, "B") | {"issued": 3, "called": 3, "served": 3, "resolved": 3,
+                                                  "wait_sum_s": 3 * 60, "wait_hist": waits_in(0, 3)}  # fmt: skip
+    sync(synced, "xa-tan-phu", {"seq": 2, "buckets": [nov24, later]})
+    client = synced.test_client()
+    login(client, "tinh")
+    query = f"from={DAY}&to=2026-11-26"
+    body = openapi(client.get(f"/api/v1/days?{query}"), "/api/v1/days").json
+    assert body["center"] is None
+    assert [d["day"] for d in body["days"]] == [DAY, "2026-11-24", "2026-11-25", "2026-11-26"]
+    first, second, empty = body["days"][0], body["days"][1], body["days"][2]
+    assert (first["issued"], first["served"], first["forwarded"], first["no_show"]) == (10 + 4 + 5, 8 + 5, 1, 0)
+    assert (second["issued"], second["served"], second["resolved"], second["forwarded"], second["no_show"]) == (
+        10, 9, 7, 2, 1)  # fmt: skip
+    assert second["resolved_pct"] == round(100 * 7 / 9, 1) and second["avg_wait_min"] == round((3600 + 180) / 9 / 60, 1)
+    assert second["p90_wait_min"] == quantile(
+        [a + b for a, b in zip(waits_in(8, 6), waits_in(0, 3), strict=True)], WAIT_EDGES_MIN, 0.9
+    )
+    assert (empty["issued"], empty["p90_wait_min"], empty["breach"]) == (0, None, False)
+    assert first["breach"] is (first["p90_wait_min"] > 20)
+    assert body["total"]["issued"] == sum(d["issued"] for d in body["days"]) == 29
+    overview = client.get(f"/api/v1/overview?{query}").json
+    assert overview["days"] == body["days"] and overview["total"]["issued"] == body["total"]["issued"]
+    one = openapi(client.get(f"/api/v1/days?center=xa-tan-phu&{query}"), "/api/v1/days").json
+    assert one["center"]["name"] == "Trung tâm PVHCC xã Tân Phú"
+    assert [d["issued"] for d in one["days"]] == [10, 10, 0, 0] and one["total"]["served"] == 8 + 9
+    page = client.get(f"/days?center=xa-tan-phu&{query}")
+    assert page.status_code == 200 and "Trung tâm PVHCC xã Tân Phú" in page.get_data(as_text=True)
+    assert 'href="/days?center=xa-tan-phu"' in client.get("/centers/xa-tan-phu").get_data(as_text=True)
+    assert 'id="see-days"' in client.get("/").get_data(as_text=True)
+    staff = synced.test_client()
+    login(staff, "lan")
+    assert [d["issued"] for d in staff.get(f"/api/v1/days?{query}").json["days"]] == [5, 0, 0, 0]  # An Bình's only
+    hidden = openapi(staff.get(f"/api/v1/days?center=xa-tan-phu&{query}"), "/api/v1/days")
+    assert hidden.status_code == 404 and staff.get("/days?center=xa-tan-phu").status_code == 404
+    assert openapi(client.get("/api/v1/days?from=2026-11-26&to=2026-11-23"), "/api/v1/days").status_code == 400
+
+
+def test_compare_lists_services_by_name_and_marks_breaches(synced, login):
+    """The list holds the services the centers send (code and name; one no snapshot names, by its
+    code); a breach's P90 cell is red and marked with a sign and a word, not by colour alone."""
+    snapshot = empty_snapshot(time.time(), DAY) | {
+        "waiting": [{"service": "A", "name": "Hộ tịch", "count": 0, "longest_wait_s": 0}]}  # fmt: skip
+    sync(synced, "xa-an-binh", {"seq": 2, "buckets": [], "snapshot": snapshot})  # its A is another service
+    client = synced.test_client()
+    login(client, "tinh")
+    page = client.get(f"/compare?from={DAY}").get_data(as_text=True)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
+    assert [(value, label) for value, _, label in options] == [
+        ("A · Chứng thực", "A · Chứng thực (2 trung tâm)"),
+        ("A · Hộ tịch", "A · Hộ tịch (1 trung tâm)"),
+        ("B", "B (1 trung tâm)"),
+    ]
+    assert options[0][1] == " selected"  # none asked for: the first
+    assert re.findall(r'<td><a href="/centers/([^?]+)', page) == [] and re.findall(
+        r'<td class="name"><a href="/centers/([^?]+)', page) == ["xa-tan-phu", "xa-tan-phu-diem-2"]  # fmt: skip
+    page = client.get(f"/compare?service=B&from={DAY}").get_data(as_text=True)
+    cell = re.search(r'<td class="p90 breach">(.*?)</td>', page).group(1)
+    mark = '<span class="mark" title="Vượt ngưỡng">▲</span><span class="sr">Vượt ngưỡng</span>'
+    assert cell.startswith(mark) and cell.endswith(" 44,5")
+    assert 'id="compare-data"' in page and '"breach": true' in page  # the chart's figures
+    assert client.get(f"/compare?service=A+%C2%B7+H%E1%BB%99+t%E1%BB%8Bch&from={DAY}").status_code == 200
+    assert client.get(f"/compare?service=A+%C2%B7+Kh%C3%B4ng+c%C3%B3&from={DAY}").status_code == 404  # no one has it
+    assert client.get(f"/compare?service=Z&from={DAY}").status_code == 200  # a bare code: an empty table
+    assert client.get("/compare?service=A+%C2%B7+%01").status_code == 400

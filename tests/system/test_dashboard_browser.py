@@ -1,6 +1,7 @@
 """The province dashboard in headless Chromium, fed by a gateway's real sync thread: log in,
-see a center's live numbers change within one sync interval, read its charts, download an
-export, and use it on a phone-sized screen."""
+see a center's live numbers change within one sync interval, read the charts (overview, day by
+day, center, compare) with their data, download an export, and use it on a phone-sized screen
+and a 1366-px laptop without sideways scrolling."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def test_live_numbers_appear_within_one_sync_interval(province, browser_page, tm
     path = tmp_path / "export.csv"
     download.value.save_as(path)
     text = path.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0].startswith("Trung tâm,") and "Trung tâm thử nghiệm" in text
+    assert text.splitlines()[0].startswith("Mã trung tâm,Trung tâm,") and "Trung tâm thử nghiệm" in text
 
     page.click("text=Trung tâm thử nghiệm")
     expect(page.locator("#services tbody tr")).to_have_count(2)
@@ -124,3 +125,73 @@ def test_the_overview_fits_a_1366_pixel_screen(province, browser_page, tmp_path)
     assert hidden == [0, 0, 0], f"columns hidden behind a sideways scroll: {hidden} px"
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     page.screenshot(path=str(tmp_path / "overview-1366.png"), full_page=True)
+
+
+CONTRAST = """(el) => {
+  const rgb = (c) => c.match(/[0-9.]+/g).slice(0, 3).map(Number).map((v) => v / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  const lum = (c) => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let back = el, bg = "rgba(0, 0, 0, 0)";
+  while (back && (bg = getComputedStyle(back).backgroundColor) === "rgba(0, 0, 0, 0)") back = back.parentElement;
+  const [a, b] = [lum(getComputedStyle(el).color), lum(back ? bg : "rgb(255, 255, 255)")];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def fits(page) -> None:
+    """Nothing wider than the screen: not the page, not a table behind a sideways scroll."""
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, page.url
+    hidden = page.evaluate("[...document.querySelectorAll('.scroll')].map((b) => b.scrollWidth - b.clientWidth)")
+    assert all(h <= 0 for h in hidden), f"{page.url}: columns hidden behind a sideways scroll: {hidden} px"
+
+
+def test_charts_day_by_day_and_compare_with_their_data(province, browser_page):
+    """The overview's four charts hold the synced figures (whole-number ticks for counts), the
+    day-by-day page's row is the day's sums, the center page keeps now apart from the range, the
+    compare page lists the services by name, and no page logs an error or needs a sideways scroll
+    at 1366 px."""
+    base, desk = province
+    errors = []
+    browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    browser_page.on("pageerror", lambda e: errors.append(str(e)))
+    page = overview_at(province, browser_page, 1366, 768)
+    desk.issue("B")
+    expect(page.locator("#centers tfoot tr.total td.issued")).to_have_text("2", timeout=3000)
+    for chart in ("centers-issued", "centers-p90", "days-issued", "days-wait"):
+        expect(page.locator(f"#chart-{chart} canvas")).to_have_count(1)
+    page.wait_for_function("Charts.made['chart-days-issued'].chart.data[1][0] === 2")
+    assert page.evaluate("Charts.made['chart-centers-issued'].chart.data[1]") == [2]
+    ticks = page.evaluate("Charts.made['chart-days-issued'].chart.axes[1]._splits")
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks  # never 1,2 tickets
+    assert page.evaluate("Charts.made['chart-days-issued'].chart.series[1].label") == "Số phát"
+    fits(page)
+
+    page.click("#see-days")
+    expect(page.locator("h1")).to_contain_text("Theo ngày")
+    expect(page.locator("#days tbody tr")).to_have_count(1)  # today alone: the default range
+    expect(page.locator("#days tbody tr td.issued")).to_have_text("2")
+    expect(page.locator("#days tfoot tr.total td.issued")).to_have_text("2")
+    expect(page.locator("#chart-days-wait canvas")).to_have_count(1)
+    fits(page)
+
+    page.goto(base + "/centers/test")
+    expect(page.locator("#live-queue tbody tr")).to_have_count(3)  # now, by service, apart from the range
+    expect(page.locator("#live-queue tbody tr").first).to_contain_text("A · Chứng thực")
+    assert "center=test" in page.get_attribute("#see-days", "href")
+    fits(page)
+
+    page.goto(base + "/compare")
+    options = page.locator("select[name=service] option").all_text_contents()
+    assert options[:3] == ["A · Chứng thực (1 trung tâm)", "B · Hộ tịch (1 trung tâm)", "C · Đất đai (1 trung tâm)"]
+    expect(page.locator("#chart-compare-p90 canvas")).to_have_count(1)
+    page.select_option("select[name=service]", "B · Hộ tịch")  # a choice shows at once
+    expect(page.locator("#compare tbody td:nth-child(3)")).to_have_text("1")
+    assert page.locator(".mark").first.evaluate(CONTRAST) >= 4.5  # the breaches' red, on its background
+    fits(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/days", "/compare", "/centers/test"):
+        page.goto(base + path)
+        expect(page.locator("canvas").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+    assert errors == []
