@@ -58,8 +58,8 @@ def serve(
     pusher = _start_sync(config, journal, service, sync, done, clock or time.time) if sync else None
     click.echo(f"hangcho-gateway: {config.id} running; pages on http://{web_host or '0.0.0.0'}:{web.port}", err=True)
     done.wait()
-    if pusher is not None:
-        pusher.join(timeout=15)
+    if pusher is not None:  # a push in flight is not waited for long: unanswered, it is sent again next start
+        pusher.join(timeout=3)
     service.stop()
     web.stop()
     if announcer is not None:

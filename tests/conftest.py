@@ -437,7 +437,13 @@ def gateway_process(broker, tmp_path):
         def stop(self):
             if self.proc and self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)
-                self.proc.wait(timeout=10)
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:  # say where it hung, then make sure it is gone
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise AssertionError(f"the gateway did not stop within 15 s of SIGTERM: "
+                                         f"{self.log.read_text()[-3000:]}") from None  # fmt: skip
 
     process = Process()
     yield process

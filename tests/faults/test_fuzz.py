@@ -697,7 +697,8 @@ def test_fuzzed_console_actions_are_refused_with_a_reason_and_change_nothing(des
             problems.append("the journal or state changed")
         note(score, problems, body)
     recalled = client.post("/console/action", json={"request_id": "f" * 16, "action": "recall"}, headers=signed)
-    if recalled.get_json() != {"id": "console-1:" + "f" * 16, "ok": True, "ticket": "A002"}:
+    said = "Đã gọi lại số A002."  # what the console tells the clerk (gateway/console_keys.py)
+    if recalled.get_json() != {"id": "console-1:" + "f" * 16, "ok": True, "ticket": "A002", "message": said}:
         note(score, ["a valid action afterwards did not recall A002"], recalled.get_json())
     score.integrity = integrity(service.dispatcher.journal.path)
     scored(score)
