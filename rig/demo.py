@@ -76,8 +76,9 @@ class Site:
 
 
 def main(argv: list[str] | None = None, then: Callable[[list[Site], Province, str, date], int] | None = None) -> int:
-    """Run the demo; with `then`, call it once the day has reached --until and settled (instead of
-    running on), with everything still up: `make screens` photographs the pages there."""
+    """Run the demo; with `then`, call it once the day reaches --until, while the simulated people
+    go on (so the pages show a day in progress, not one stopped with people left waiting), and end
+    when it returns: `make screens` photographs the pages there."""
     args = parse(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request of the server's
     out = args.out.resolve()
@@ -98,11 +99,19 @@ def main(argv: list[str] | None = None, then: Callable[[list[Site], Province, st
             start_site(site, server, clock, args.sync_interval)
         announce(sites, server, password, day, args.speed, out)
         until = datetime.combine(day, day_time.fromisoformat(args.until), ZONE).timestamp() if args.until else None
-        threads = [threading.Thread(target=play, args=(site, day, clock, stop, until, args.seed + i), daemon=True)
-                   for i, site in enumerate(sites)]  # fmt: skip
+        people_until = None if then is not None else until
+        threads = [threading.Thread(target=play, args=(site, day, clock, stop, people_until, args.seed + i),
+                                    daemon=True) for i, site in enumerate(sites)]  # fmt: skip
         threads.append(threading.Thread(target=save_tickets, args=(sites, out / "tickets", stop), daemon=True))
         for t in threads:
             t.start()
+        if then is not None:
+            while time.time() < clock.wall(until) and all(t.is_alive() for t in threads) and not stop.is_set():
+                stop.wait(0.5)
+            crashed = [f"{s.config.id}: {s.crashed}" for s in sites if s.crashed]
+            code = 1 if crashed or stop.is_set() else then(sites, server, password, day)
+            stop.set()
+            return code
         for t in threads[:-1]:
             while t.is_alive() and not stop.is_set():
                 t.join(0.5)
@@ -118,10 +127,6 @@ def main(argv: list[str] | None = None, then: Callable[[list[Site], Province, st
             if failed:
                 stop.set()
                 return 1
-            if then is not None:
-                code = then(sites, server, password, day)
-                stop.set()
-                return code
             if args.until is None:
                 print("Hệ thống vẫn chạy; nhấn Ctrl-C để dừng. (still running; Ctrl-C to stop)", flush=True)
                 stop.wait()

@@ -1,8 +1,8 @@
 """`make screens`: photographs of every page people use, from a real demo morning, into docs/screens/.
 
 Runs the demo (rig/demo.py: both sites, every board on the real firmware, the province server)
-until 09:00 of its simulated day (its clock runs on while the pictures are taken), then, with
-everything still up, visits each page in headless Chromium at the sizes people use (a hall TV
+until 09:00 of its simulated day, then, with everything still up and its people still at
+work, visits each page in headless Chromium at the sizes people use (a hall TV
 at 1920×1080, a clerk's PC, a phone at 390 px, a leader's 1366-px laptop), makes one call from
 the visitor's console so the hall is caught mid-flash, and copies a printed ticket. Each page is
 also audited with axe-core (rig/a11y.py); any serious or critical violation is printed and the
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 def shoot(out: Path, demo_out: Path, sites, server, password: str, day: date) -> int:
     main_site, found = sites[0], {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium")
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=["--lang=vi-VN"])  # date fields as dd/mm/yyyy  # fmt: skip
 
         def page_at(size):
             # as a Vietnamese user's browser: dates read dd/mm/yyyy, times in Vietnam's zone
