@@ -16,6 +16,7 @@ from gateway.voice_clips import CLIPS
 from gateway.voice_dsp import encode_wav
 from gateway.voice_pack import MANIFEST, Voice, read_manifest
 from gateway.web import WebServer, create_app
+from rig.a11y import report, violations
 from tests.conftest import _chromium, make_center
 from tests.gateway.voice_helpers import RATE, Say, contains, samples_of, tone, write_pack
 
@@ -127,6 +128,7 @@ def test_a_clip_recorded_in_chromium_is_in_the_next_call(voice, tmp_path):
         from playwright.sync_api import expect
 
         page.goto(url)
+        assert not (found := violations(page)), report(found)  # axe-core: the sign-in
         page.fill("input[name=pin]", "0000")
         page.click("button[type=submit]")
         expect(page.locator(".error")).to_have_text("Mã PIN không đúng.")
@@ -135,6 +137,7 @@ def test_a_clip_recorded_in_chromium_is_in_the_next_call(voice, tmp_path):
         row = page.locator('tr[data-key="digit.7"]')
         expect(row.locator(".state")).to_have_text("Giọng máy")
         expect(page.locator("#summary")).to_have_text(f"Đã ghi 0/{len(CLIPS)} đoạn.")
+        assert not (found := violations(page)), report(found)  # axe-core: the recording page
         row.locator(".record").click()
         took = "recorder && recorder.chunks.reduce((n, c) => n + c.length, 0) / recorder.ctx.sampleRate"
         page.wait_for_function(f"() => ({took}) > 1.2", timeout=15_000)  # 1.2 s of the microphone
