@@ -56,7 +56,7 @@ START = datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).times
 
 
 def bench_center():
-    services = [{"code": c, "name": f"Dịch vụ {c}", "last": 9999, "prior_minutes": 8} for c in CODES]
+    services = [{"code": c, "name": f"Dịch vụ {c}", "last": 9999, "prior_minutes": 8, "field": "khac"} for c in CODES]
     counters = [
         {"number": n + 1, "tiers": [[CODES[n % 12]], [CODES[(n + 1) % 12], CODES[(n + 5) % 12]]]}
         for n in range(COUNTERS)

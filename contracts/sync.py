@@ -16,7 +16,7 @@ import reprlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-from . import ids
+from . import catalog, ids
 
 VERSION = 1
 
@@ -32,7 +32,7 @@ COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "re
           "unfinished", "rated")  # fmt: skip
 SUMS = ("wait_sum_s", "service_sum_s", "rating_sum")
 HISTOGRAMS = {"wait_hist": len(WAIT_EDGES_MIN) + 1, "service_hist": len(SERVICE_EDGES_MIN) + 1, "ratings": 5}
-BUCKET_FIELDS = ("day", "hour", "service", *COUNTS, *SUMS, *HISTOGRAMS)
+BUCKET_FIELDS = ("day", "hour", "service", "field", *COUNTS, *SUMS, *HISTOGRAMS)  # field: the catalog's code
 
 # Per counter and business day: what the staff at that counter did (a ticket counts at the
 # counter that completed it, a rating at the counter it was given at).
@@ -93,8 +93,9 @@ def quantile(hist: list[int], edges: tuple[int, ...], q: float) -> float | None:
     return float(edges[-1])
 
 
-def empty_bucket(day: str, hour: int, service: str) -> dict[str, Any]:
-    bucket: dict[str, Any] = {"day": day, "hour": hour, "service": service}
+def empty_bucket(day: str, hour: int, service: str, field: str = "khac") -> dict[str, Any]:
+    """`field`: the service's code in the service catalog (contracts/catalog.py), as its center maps it."""
+    bucket: dict[str, Any] = {"day": day, "hour": hour, "service": service, "field": field}
     bucket |= dict.fromkeys(COUNTS, 0) | dict.fromkeys(SUMS, 0)
     bucket |= {name: [0] * size for name, size in HISTOGRAMS.items()}
     return bucket
@@ -167,7 +168,10 @@ def check_bucket(b: Any, where: str, today: date | None = None) -> dict[str, Any
         raise BatchError(f"{where}.hour", f"must be 0–23, got {_shown(b.get('hour'))}")
     if not isinstance(b.get("service"), str) or not ids.SERVICE_CODE.fullmatch(b["service"]):
         raise BatchError(f"{where}.service", f"must be a service code such as 'A', got {_shown(b.get('service'))}")
-    out |= {"hour": b["hour"], "service": b["service"]}
+    if not isinstance(b.get("field"), str) or not catalog.FIELD_CODE.fullmatch(b["field"]):
+        raise BatchError(f"{where}.field", "unmapped service: its center's config must map it to a code of the service "
+                         f"catalog (services[].field), got {_shown(b.get('field'))}")  # fmt: skip
+    out |= {"hour": b["hour"], "service": b["service"], "field": b["field"]}
     return _numbers(b, where, out, (*COUNTS, *SUMS), HISTOGRAMS)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contracts import ids
+from contracts import catalog, ids
 from contracts.validation import Validator, read_toml
 
 from .numbers import vi_int
@@ -35,6 +35,7 @@ class Service:
     first: int = 1
     last: int = 999
     prior_minutes: float | None = None
+    field: str = "khac"  # its field in the service catalog (contracts/catalog.py), which the province compares by
 
     @property
     def width(self) -> int:
@@ -150,9 +151,8 @@ def load_center(path: str | Path) -> CenterConfig:
 def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterConfig:
     """Validate a parsed configuration, in the file's reading order; raise ConfigError naming the key."""
     v = Validator(source)
-    v.known(
-        data, "", ("center", "dispatch", "budgets", "alerts", "services", "priority_classes", "counters", "devices")
-    )
+    v.known(data, "", ("center", "dispatch", "budgets", "alerts", "catalog", "services", "priority_classes",
+                       "counters", "devices"))  # fmt: skip
     center = v.table(data, "center")
     v.known(center, "center", ("id", "name", "ward", "timezone", "public_url", "opening_hours", "open_days",
                                 "agencies", "admin_pin"))  # fmt: skip
@@ -171,7 +171,8 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
     rules = _rules(v, data.get("dispatch", {}))
     budgets = _budgets(v, data.get("budgets", {}))
     alerts = _alerts(v, data.get("alerts", {}))
-    services = tuple(_service(v, s, f"services[{i}]") for i, s in enumerate(v.array(data, "services")))
+    fields = _catalog(v, data.get("catalog", {}))
+    services = tuple(_service(v, s, f"services[{i}]", fields) for i, s in enumerate(v.array(data, "services")))
     v.unique([s.code for s in services], "services", "code")
     codes = {s.code for s in services}
     classes = tuple(
@@ -207,6 +208,15 @@ def center_from_dict(data: dict[str, Any], source: str = "<config>") -> CenterCo
         admin_pin,
         alerts,
     )
+
+
+def _catalog(v: Validator, extra: Any) -> dict[str, str]:
+    """The national service catalog and the fields the province added (`[catalog]` code = "name")."""
+    v.require_table(extra, "catalog")
+    try:
+        return catalog.extended(extra)
+    except ValueError as e:
+        v.fail("catalog", str(e))
 
 
 def _agencies(v: Validator, center: dict) -> tuple[str, ...]:
@@ -287,9 +297,9 @@ def _device(v: Validator, d: Any, where: str, known: _Known) -> Device:
     return Device(device_id, role, buttons=tuple(buttons), priority_class=priority, printer=printer)
 
 
-def _service(v: Validator, s: Any, where: str) -> Service:
+def _service(v: Validator, s: Any, where: str, catalog: dict[str, str]) -> Service:
     v.require_table(s, where)
-    v.known(s, where, ("code", "name", "first", "last", "prior_minutes"))
+    v.known(s, where, ("code", "name", "first", "last", "prior_minutes", "field"))
     code = v.get(s, where, "code", str)
     if not ids.SERVICE_CODE.fullmatch(code):
         v.fail(f"{where}.code", f"phải là một chữ cái in hoa A–Z (must be one capital letter), got {code!r}")
@@ -301,7 +311,11 @@ def _service(v: Validator, s: Any, where: str) -> Service:
     if prior is not None and not (math.isfinite(prior) and prior > 0):
         v.fail(f"{where}.prior_minutes", f"phải dương (must be positive), got {prior}")
     name = v.get(s, where, "name", str)
-    return Service(code, name, first, last, None if prior is None else float(prior))
+    field_code = v.get(s, where, "field", str)
+    if field_code not in catalog:
+        v.fail(f"{where}.field", f"không có trong danh mục dịch vụ (not in the service catalog) {field_code!r}; "
+               f"có (known): {', '.join(catalog)}")  # fmt: skip
+    return Service(code, name, first, last, None if prior is None else float(prior), field_code)
 
 
 def _priority_class(v: Validator, c: Any, where: str) -> PriorityClass:

@@ -84,6 +84,12 @@ def shoot(out: Path, demo_out: Path, sites, server, password: str, day: date) ->
         snap(phone, "ticket-status-phone")
         phone.goto(f"{server.base}/c/{main_site.config.id}/t/{day}/{waiting}")
         snap(phone, "public-ticket-phone")
+        admin = page_at(DESKTOP)  # the recording page, behind the center admin's PIN
+        admin.goto(main_site.url + "/voice")
+        admin.fill("input[name=pin]", main_site.config.admin_pin)
+        admin.click("button[type=submit]")
+        expect(admin.locator("#summary")).to_be_visible()
+        snap(admin, "voice-recording", full=False)
         fleet = page_at(DESKTOP)
         fleet.goto(main_site.url + "/devices")
         snap(fleet, "fleet")

@@ -119,7 +119,7 @@ def days_json():
 def compare_page():
     service = request.args.get("service") or None
     if service is not None and not reports.SERVICE_KEY.fullmatch(service):
-        abort(400, description="service must be a code A–Z, or a code, ' · ' and a name, as the list gives them")
+        abort(400, description="service must be a code of the service catalog, as the list gives it (chung_thuc)")
     day_from, day_to = date_range()
     with engine().connect() as conn:
         found = reports.comparison(conn, g.user, service, day_from, day_to, settings())
@@ -164,7 +164,7 @@ def _export_header() -> list[str]:
 def export_csv():
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        rows = reports.export_rows(conn, g.user, day_from, day_to)
+        rows = reports.export_rows(conn, g.user, day_from, day_to, settings())
     out = io.StringIO()
     out.write("\ufeff")  # a BOM, so Excel opens the Vietnamese names as UTF-8
     writer = csv.writer(out)
@@ -195,7 +195,7 @@ def export_xlsx():
 
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        rows = reports.export_rows(conn, g.user, day_from, day_to)
+        rows = reports.export_rows(conn, g.user, day_from, day_to, settings())
     header = _export_header()
     book = Workbook(write_only=True)
     book.properties.title = f"{text('sheet_title')} {day_from} – {day_to}"

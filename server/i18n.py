@@ -131,6 +131,8 @@ TEXT: dict[str, dict[str, str]] = {
     "col_hour": {"vi": "Giờ", "en": "Hour"},
     "col_service": {"vi": "Mã dịch vụ", "en": "Service code"},
     "col_service_name": {"vi": "Tên dịch vụ", "en": "Service name"},
+    "col_field": {"vi": "Mã lĩnh vực", "en": "Field code"},
+    "col_field_name": {"vi": "Lĩnh vực", "en": "Field"},
     "col_priority": {"vi": "Ưu tiên", "en": "Priority"},
     "col_called": {"vi": "Đã gọi (số lượt chờ)", "en": "Called (waits counted)"},
     "col_issued": {"vi": "Số phát", "en": "Issued"},

@@ -96,8 +96,8 @@ def batch_digest(batch: dict[str, Any]) -> str:
 
 def _recordset(table, fields: tuple[str, ...]) -> str:
     """`x(day text, hour integer, …)`: how json_to_recordset reads a list of rows."""
-    kinds = {f: "json" if isinstance(table.c[f].type, JSON) else "text" if f == "day" or f == "service" else "integer"
-             for f in fields}  # fmt: skip
+    kinds = {f: "json" if isinstance(table.c[f].type, JSON) else "text" if f in ("day", "service", "field")
+             else "integer" for f in fields}  # fmt: skip
     return "x(" + ", ".join(f"{f} {kinds[f]}" for f in fields) + ")"
 
 

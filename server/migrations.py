@@ -83,6 +83,13 @@ def _hierarchy(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_centers_province_code ON centers (province_code)"))
 
 
+def _catalog_field(conn: Connection) -> None:
+    """Each hourly bucket's field in the service catalog; older rows are "khac" (other). Added only
+    if missing, as in step 4."""
+    if "field" not in {c["name"] for c in inspect(conn).get_columns("hourly")}:
+        conn.execute(text("ALTER TABLE hourly ADD COLUMN field VARCHAR(32) NOT NULL DEFAULT 'khac'"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -92,6 +99,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "the audit log", _audit_log),
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
     (8, "each center's commune and province, by official code", _hierarchy),
+    (9, "each hourly bucket's field in the service catalog", _catalog_field),
 ]
 LATEST = MIGRATIONS[-1][0]
 

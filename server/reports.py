@@ -7,7 +7,6 @@ percentiles.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from contracts.ids import SERVICE_CODE
+from contracts.catalog import FIELD_CODE
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
 
 from .schema import centers, counter_days, hourly, snapshots
@@ -267,58 +266,42 @@ def center_report(
     }
 
 
-# What a service_group key looks like: the code, or the code, " · " and the name (no control character).
-SERVICE_KEY = re.compile(r"[A-Z]( · [^\x00-\x1f\x7f]{1,200})?")
+# What a compare key looks like: a code of the service catalog (contracts/catalog.py).
+SERVICE_KEY = FIELD_CODE
 
 
-def service_group(code: str, name: str | None) -> tuple[str, str]:
-    """Which centers' services count as one service on the compare page: (key, label).
+def service_group(field: str, settings: Settings) -> tuple[str, str]:
+    """Which centers' services count as one on the compare page, and how it is named: (key, label).
 
-    The one place that says it. Until the national service catalog, the code and the name the
-    center sends (its snapshot's queues): A "Chứng thực" at one center and A "Hộ tịch" at another
-    are two services. A code no snapshot names (a center not synced since) keeps the code alone."""
-    if not name or name == code:
-        return code, code
-    return f"{code} · {name}", f"{code} · {name}"
-
-
-def _service_names(snaps: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Each center's service names by code, from its latest snapshot."""
-    return {cid: {w["service"]: w.get("name", "") for w in s["body"].get("waiting", [])} for cid, s in snaps.items()}
+    The one place that says it: the field of the service catalog each bucket carries (its center's
+    config maps each letter to one), never the letter, which each center chooses for itself."""
+    return field, settings.field_name(field)
 
 
 def comparison(
     conn: Connection, user, service: str | None, day_from: str, day_to: str, settings: Settings
 ) -> dict[str, Any]:
-    """Like for like: every visible center that has one service, over the same days.
+    """Like for like: every visible center that has one field of the service catalog, over the same days.
 
-    `service` is a key from `services` (`service_group`), a bare code (an old link: the first
-    service with it; none: no rows), or None (the first service). `rows` is None when it is a key
-    no visible center has."""
+    `service` is a catalog code, or None (the first field any visible center has, in the catalog's
+    order). `rows` is None when no visible center has it."""
     rows = visible_centers(conn, user)
-    names = _service_names(_snapshots(conn, [c["id"] for c in rows]))
     groups: dict[str, dict[str, Any]] = {}
-
-    def group(cid: str, code: str) -> str:
-        key, label = service_group(code, names.get(cid, {}).get(code))
-        groups.setdefault(key, {"key": key, "code": code, "label": label, "centers": set()})["centers"].add(cid)
-        return key
-
-    for cid, codes in names.items():
-        for code in codes:
-            group(cid, code)
     totals = defaultdict(_empty)
     for r in _hourly(conn, [c["id"] for c in rows], day_from, day_to):
-        _add(totals[(r["center_id"], group(r["center_id"], r["service"]))], r)
-    listed = sorted(groups.values(), key=lambda g: (g["code"], g["label"]))
+        key, label = service_group(r["field"], settings)
+        group = groups.setdefault(key, {"key": key, "code": key, "label": label, "centers": set()})
+        group["centers"].add(r["center_id"])
+        _add(totals[(r["center_id"], key)], r)
+    order = list(settings.catalog)
+    place = {code: i for i, code in enumerate(order)}
+    listed = sorted(groups.values(), key=lambda g: (place.get(g["key"], len(order)), g["key"]))
     if service is None:
-        service = listed[0]["key"] if listed else "A"
-    elif service not in groups and SERVICE_CODE.fullmatch(service):
-        service = next((g["key"] for g in listed if g["code"] == service), service)
+        service = listed[0]["key"] if listed else next(iter(settings.catalog))
     chosen = groups.get(service)
-    threshold = settings.threshold(chosen["code"] if chosen else service)
+    threshold = settings.threshold(service)
     out = None
-    if chosen or SERVICE_CODE.fullmatch(service):
+    if chosen or service in settings.catalog:
         out = []
         for c in rows:
             if chosen and c["id"] in chosen["centers"]:
@@ -342,17 +325,20 @@ WAIT_BINS = _bins(WAIT_EDGES_MIN)
 # One line per center, day, hour and service: the counts and sums that add up (so a sheet can
 # re-aggregate any way: wait_sum_s / called is an average wait, the wait bins summed give a P90,
 # contracts.sync.quantile), then the figures read off them for that line alone.
-EXPORT_PLACE = ("center_id", "center", "ward", "site", "day", "hour", "service", "service_name")
+EXPORT_PLACE = ("center_id", "center", "ward", "site", "day", "hour", "service", "service_name", "field", "field_name")
 EXPORT_COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "returned", "no_show", "cancelled",
                  "unfinished", "wait_sum_s", "service_sum_s", "rated", "rating_sum")  # fmt: skip
 EXPORT_FIGURES = ("avg_wait_min", "p90_wait_min", "avg_service_min", "satisfaction")
 EXPORT_COLUMNS = (*EXPORT_PLACE, *EXPORT_COUNTS, *WAIT_BINS, *EXPORT_FIGURES)
 
 
-def export_rows(conn: Connection, user, day_from: str, day_to: str) -> list[list[Any]]:
+def export_rows(conn: Connection, user, day_from: str, day_to: str, settings: Settings) -> list[list[Any]]:
     """One line per center, day, hour and service (EXPORT_COLUMNS), for CSV and Excel."""
     rows = {c["id"]: c for c in visible_centers(conn, user)}
-    names = _service_names(_snapshots(conn, list(rows)))
+    names = {
+        cid: {w["service"]: w.get("name", "") for w in s["body"].get("waiting", [])}
+        for cid, s in _snapshots(conn, list(rows)).items()
+    }  # each center's own name of its letter
     lines = []
     for r in _hourly(conn, list(rows), day_from, day_to):
         t = _empty()
@@ -361,6 +347,7 @@ def export_rows(conn: Connection, user, day_from: str, day_to: str) -> list[list
         c = rows[r["center_id"]]
         name = names.get(c["id"], {}).get(r["service"], "")
         hist = t["wait_hist"] or [0] * len(WAIT_BINS)
-        lines.append([c["id"], c["name"], c["ward"], c["site"], r["day"], r["hour"], r["service"], name,
-                      *(t[k] for k in EXPORT_COUNTS), *hist, *(m[k] for k in EXPORT_FIGURES)])  # fmt: skip
+        lines.append([c["id"], c["name"], c["ward"], c["site"], r["day"], r["hour"], r["service"], name, r["field"],
+                      settings.field_name(r["field"]), *(t[k] for k in EXPORT_COUNTS), *hist,
+                      *(m[k] for k in EXPORT_FIGURES)])  # fmt: skip
     return sorted(lines, key=lambda line: (line[2], line[3] != "main", line[1], line[4], line[5], line[6]))

@@ -101,6 +101,9 @@ hourly = Table(
     Column("hour", Integer, primary_key=True, autoincrement=False),
     Column("service", String(3), primary_key=True),
     Column("seq", Integer, nullable=False),  # the batch this value came from: a lower one never replaces it
+    # the service's field in the catalog (contracts/catalog.py) as its center mapped it then: what the
+    # province compares by; rows from before migration 9 count as "khac"
+    Column("field", String(32), nullable=False, default="khac", server_default="khac"),
     *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTS, *SUMS)),
     *(Column(name, JSON, nullable=False) for name in HISTOGRAMS),
     *written_by(),

@@ -8,6 +8,8 @@
     [thresholds]    wait_p90_min (all services) and [thresholds.services] A = 20 (one service)
     proxy_hops      reverse proxies in front that set X-Forwarded-For/-Proto (0: none); the
                     client's address and https come from them
+    [catalog]       the province's own fields of the service catalog, code = "name", after the
+                    nation's (contracts/catalog.py)
     secure_cookies  cookies only over HTTPS; default: true when proxy_hops > 0 (behind the
                     province's TLS proxy), false otherwise (trying it out over plain HTTP)
 
@@ -23,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.catalog import NATIONAL, extended
 from contracts.validation import ConfigError, Validator, read_toml
 
 KNOWN = {"database_url", "secret_key", "province", "sync_interval_s", "stale_after_s", "thresholds", "proxy_hops",
-         "secure_cookies"}  # fmt: skip
+         "secure_cookies", "catalog"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class Settings:
     service_p90_min: dict[str, float] = field(default_factory=dict)
     proxy_hops: int = 0
     secure_cookies: bool | None = None  # None: when behind a proxy
+    catalog: dict[str, str] = field(default_factory=lambda: dict(NATIONAL))  # the service catalog, with the province's
+
+    def field_name(self, code: str) -> str:
+        return self.catalog.get(code, code)
 
     @property
     def cookies_secure(self) -> bool:
@@ -66,6 +73,11 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
     thresholds = v.table(data, "thresholds", required=False)
     v.known(thresholds, "thresholds", ("services", "wait_p90_min"))
     services = v.table(thresholds, "services", required=False)
+    extra = v.table(data, "catalog", required=False)
+    try:
+        fields = extended(extra)
+    except ValueError as e:
+        v.fail("catalog", str(e))
     hops = v.get(data, "", "proxy_hops", int, required=False, default=0)
     if not 0 <= hops <= 5:
         v.fail("proxy_hops", f"from 0 to 5, the reverse proxies in front (got {hops})")
@@ -79,6 +91,7 @@ def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> S
         service_p90_min={code: v.positive(services, "thresholds.services", code, 30.0) for code in services},
         proxy_hops=hops,
         secure_cookies=v.get(data, "", "secure_cookies", bool, required=False),
+        catalog=fields,
     )
 
 

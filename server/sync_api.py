@@ -147,6 +147,14 @@ def take(ext: Mapping[str, Any], auth: str, content_type: str | None, length: in
             return error(400, "invalid", e.reason, e.where)
         if batch["center"] != center:
             return error(403, "forbidden", f"this token writes center {center!r} only", "center")
+        catalog = ext["hangcho.settings"].catalog
+        for i, b in enumerate(batch["buckets"]):
+            if b["field"] not in catalog:
+                reason = (
+                    f"service {b['service']} is mapped to {b['field']!r}, which is not in the service catalog: "
+                    "map it in the center's config to one of its codes (services[].field; docs/server.md)"
+                )
+                return error(400, "invalid", reason, f"buckets[{i}].field")
         if batch["seq"] is None and center in tokens.resend:
             first = resend_from(conn, center)
             if first is not None:

@@ -189,7 +189,7 @@ def test_server_and_boards_import_nothing_of_the_gateway(folder):
     [("xa-tan-phu", True), ("Xa Tan/Phu#", False), ("xa+tan", False), ("xã-tân-phú", False), ("-x", False)],
 )
 def test_center_ids_checked_at_load(center_id, ok):
-    data = {"center": {"id": center_id, "name": "X"}, "services": [{"code": "A", "name": "A"}],
+    data = {"center": {"id": center_id, "name": "X"}, "services": [{"code": "A", "name": "A", "field": "khac"}],
             "counters": [{"number": 1, "tiers": [["A"]]}]}  # fmt: skip
     if ok:
         assert center_from_dict(data).id == center_id
@@ -203,7 +203,7 @@ def test_center_ids_checked_at_load(center_id, ok):
     "device_id", ["gateway", "tech-update", "tech-x", "console", "console-3", "Kiosk-1", "k/1", "a" * 33]
 )
 def test_reserved_and_bad_device_ids_refused(device_id):
-    data = {"center": {"id": "x", "name": "X"}, "services": [{"code": "A", "name": "A"}],
+    data = {"center": {"id": "x", "name": "X"}, "services": [{"code": "A", "name": "A", "field": "khac"}],
             "counters": [{"number": 1, "tiers": [["A"]]}], "devices": [{"id": device_id, "role": "hall"}]}  # fmt: skip
     with pytest.raises(ConfigError) as e:
         center_from_dict(data, source="center.toml")

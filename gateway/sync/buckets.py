@@ -80,7 +80,8 @@ def _service_s(t: Ticket) -> float | None:
 def buckets(state: State, keys: Iterable[Key], zone: ZoneInfo) -> list[dict[str, Any]]:
     """The whole value of each bucket of the state's day named in `keys`."""
     wanted = {(h, s) for d, h, s in keys if d == state.day}
-    out = {(h, s): empty_bucket(state.day, h, s) for h, s in wanted}
+    fields = {code: s.field for code, s in state.services.items()}  # each letter's field in the service catalog
+    out = {(h, s): empty_bucket(state.day, h, s, fields.get(s, "khac")) for h, s in wanted}
     for t in state.tickets.values():
         b = out.get((hour_of(t, zone), t.service))
         if b is not None:

@@ -18,8 +18,8 @@ VALID = {
     "center": {"id": "test", "name": "Trung tâm thử nghiệm", "timezone": "Asia/Ho_Chi_Minh"},
     "dispatch": {"priority_mode": "in_row", "priority_limit": 2},
     "services": [
-        {"code": "A", "name": "Chứng thực", "prior_minutes": 5},
-        {"code": "B", "name": "Hộ tịch", "first": 1, "last": 500},
+        {"code": "A", "name": "Chứng thực", "prior_minutes": 5, "field": "chung_thuc"},
+        {"code": "B", "name": "Hộ tịch", "first": 1, "last": 500, "field": "ho_tich"},
     ],
     "priority_classes": [
         {"code": "cao_tuoi", "name": "Người cao tuổi"},
@@ -39,6 +39,7 @@ name = "Trung tâm thử nghiệm"
 [[services]]
 code = "A"
 name = "Chứng thực"
+field = "chung_thuc"
 
 [[counters]]
 number = 1
@@ -291,3 +292,28 @@ def test_device_ids_are_unique():
     data = copy.deepcopy(VALID)
     data["devices"] = [KIOSK, KIOSK]
     rejected(data, "devices[1].id")
+
+
+def test_each_service_names_its_field_in_the_catalog():
+    import copy
+
+    from contracts.catalog import NATIONAL
+
+    assert [s.field for s in center_from_dict(VALID).services] == ["chung_thuc", "ho_tich"]
+    unmapped = copy.deepcopy(VALID)
+    del unmapped["services"][1]["field"]
+    with pytest.raises(ConfigError, match=r"services\[1\]\.field"):
+        center_from_dict(unmapped)
+    unknown = copy.deepcopy(VALID)
+    unknown["services"][1]["field"] = "ho_tic"
+    with pytest.raises(
+        ConfigError, match=r"services\[1\]\.field: không có trong danh mục .* 'ho_tic'; có \(known\): ho_tich"
+    ):
+        center_from_dict(unknown)
+    extended = copy.deepcopy(VALID) | {"catalog": {"moi_truong": "Môi trường"}}  # the province's own field
+    extended["services"][1]["field"] = "moi_truong"
+    assert center_from_dict(extended).services[1].field == "moi_truong"
+    taken = copy.deepcopy(VALID) | {"catalog": {"dat_dai": "Đất"}}
+    with pytest.raises(ConfigError, match="the nation's"):
+        center_from_dict(taken)
+    assert len(NATIONAL) == 10 and list(NATIONAL)[-1] == "khac"

@@ -39,7 +39,8 @@ def waits_in(bin_index: int, n: int, size: int = 23) -> list[int]:
 def synced(server_app):
     """Tân Phú (two sites) and An Bình, as their gateways would have pushed them."""
     now = time.time()
-    a = empty_bucket(DAY, 8, "A") | {"issued": 10, "called": 10, "served": 8, "resolved": 6, "forwarded": 1,
+    a = empty_bucket(DAY, 8, "A", "chung_thuc") | {
+        "issued": 10, "called": 10, "served": 8, "resolved": 6, "forwarded": 1,
                                     "returned": 1, "cancelled": 1, "unfinished": 1, "wait_sum_s": 6000,
                                     "wait_hist": waits_in(5, 10), "rated": 4, "rating_sum": 18,
                                     "service_sum_s": 8 * 420}  # fmt: skip
@@ -54,10 +55,12 @@ def synced(server_app):
     counter = empty_counter_day(DAY, 1) | {"served": 8, "resolved": 6, "service_sum_s": 8 * 420, "rated": 4,
                                            "rating_sum": 18}  # fmt: skip
     sync(server_app, "xa-tan-phu", {"seq": 1, "buckets": [a], "counters": [counter], "snapshot": snapshot})
-    b = empty_bucket(DAY, 9, "A") | {"issued": 4, "called": 2, "wait_sum_s": 240, "wait_hist": waits_in(1, 2)}
+    b = empty_bucket(DAY, 9, "A", "chung_thuc") | {"issued": 4, "called": 2, "wait_sum_s": 240,
+                                                  "wait_hist": waits_in(1, 2)}  # fmt: skip
     sync(server_app, "xa-tan-phu-diem-2", {"seq": 1, "buckets": [b], "snapshot": empty_snapshot(now, DAY) | {
          "waiting": [{"service": "A", "name": "Chứng thực", "count": 2, "longest_wait_s": 300}]}})  # fmt: skip
-    c = empty_bucket(DAY, 10, "B") | {"issued": 5, "called": 5, "served": 5, "resolved": 5, "wait_sum_s": 5 * 2500,
+    c = empty_bucket(DAY, 10, "B", "ho_tich") | {"issued": 5, "called": 5, "served": 5, "resolved": 5,
+                                                "wait_sum_s": 5 * 2500,
                                      "wait_hist": waits_in(13, 5)}  # fmt: skip
     sync(server_app, "xa-an-binh", {"seq": 1, "buckets": [c], "snapshot": empty_snapshot(now, DAY)})
     return server_app
@@ -195,7 +198,8 @@ def test_a_stale_center_is_flagged(synced, login):
 
 
 EXPORT_HEADER = ["Mã trung tâm", "Trung tâm", "Xã, phường", "Điểm tiếp nhận", "Ngày", "Giờ", "Mã dịch vụ",
-                 "Tên dịch vụ", "Số phát", "Ưu tiên", "Đã gọi (số lượt chờ)", "Đã phục vụ", "Giải quyết tại chỗ",
+                 "Tên dịch vụ", "Mã lĩnh vực", "Lĩnh vực", "Số phát", "Ưu tiên", "Đã gọi (số lượt chờ)", "Đã phục vụ",
+                 "Giải quyết tại chỗ",
                  "Chuyển cơ quan chuyên môn", "Trả lại (thiếu hồ sơ)", "Vắng mặt", "Đã hủy", "Chưa hoàn tất",
                  "Tổng thời gian chờ (giây)", "Tổng thời gian phục vụ (giây)", "Số lượt đánh giá", "Tổng điểm đánh giá",
                  *(f"Chờ ≤ {m} phút" for m in WAIT_EDGES_MIN), "Chờ > 240 phút",
@@ -213,10 +217,20 @@ def test_exports_carry_the_counts_that_re_aggregate_to_the_overview(synced, logi
     assert text.startswith("\ufeffMã trung tâm,Trung tâm,")
     header, *lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert header == EXPORT_HEADER
-    assert [line[:8] for line in lines] == [
-        ["xa-an-binh", "Trung tâm PVHCC xã An Bình", "An Bình", "main", DAY, "10", "B", ""],
-        ["xa-tan-phu", "Trung tâm PVHCC xã Tân Phú", "Tân Phú", "main", DAY, "8", "A", "Chứng thực"],
-        ["xa-tan-phu-diem-2", "Điểm tiếp nhận Tân Phú 2", "Tân Phú", "Điểm 2", DAY, "9", "A", "Chứng thực"],
+    assert [line[:9] for line in lines] == [  # each center's own letter and name, and the catalog's field
+        ["xa-an-binh", "Trung tâm PVHCC xã An Bình", "An Bình", "main", DAY, "10", "B", "", "ho_tich"],
+        ["xa-tan-phu", "Trung tâm PVHCC xã Tân Phú", "Tân Phú", "main", DAY, "8", "A", "Chứng thực", "chung_thuc"],
+        [
+            "xa-tan-phu-diem-2",
+            "Điểm tiếp nhận Tân Phú 2",
+            "Tân Phú",
+            "Điểm 2",
+            DAY,
+            "9",
+            "A",
+            "Chứng thực",
+            "chung_thuc",
+        ],
     ]
     rows = [dict(zip(header, line, strict=True)) for line in lines]
     total = client.get(f"/api/v1/overview?from={DAY}").json["total"]
@@ -269,7 +283,7 @@ def test_the_public_ticket_page_shows_place_and_wait_without_a_login(synced, ope
 def test_compare_centers_on_one_service(synced, login):
     client = synced.test_client()
     login(client, "tinh")
-    page = client.get(f"/compare?service=B&from={DAY}").get_data(as_text=True)
+    page = client.get(f"/compare?service=ho_tich&from={DAY}").get_data(as_text=True)
     assert '<tr class="breach"><td class="name"><a href="/centers/xa-an-binh' in page
 
 
@@ -291,7 +305,7 @@ def test_a_tickets_qr_code_can_lead_to_the_server(synced):
     from gateway.ticket import status_url
 
     center = {"id": "xa-tan-phu", "name": "Tân Phú", "public_url": "https://hcc.example.gov.vn/c/xa-tan-phu"}
-    services, counters = [{"code": "A", "name": "Chứng thực"}], [{"number": 1, "tiers": [["A"]]}]
+    services, counters = [{"code": "A", "name": "Chứng thực", "field": "chung_thuc"}], [{"number": 1, "tiers": [["A"]]}]
     config = center_from_dict({"center": center, "services": services, "counters": counters}, source="test")
     path = urlparse(status_url(config, DAY, "A011")).path
     page = synced.test_client().get(path)
@@ -333,7 +347,7 @@ def test_figures_are_written_the_vietnamese_way(synced, login):
     assert [number(v) for v in (78.2, 19075, 19075.0, 0.0, None, 5)] == ["78,2", "19.075", "19.075", "0", "–", "5"]
     client = synced.test_client()
     login(client, "tinh")
-    page = client.get(f"/compare?service=A&from={DAY}").get_data(as_text=True)
+    page = client.get(f"/compare?service=chung_thuc&from={DAY}").get_data(as_text=True)
     figures = re.findall(r"<td>([0-9][0-9.,]*)</td>", page)
     assert figures and not any(re.fullmatch(r"[0-9]+\.[0-9]", f) for f in figures), figures  # 78,2, never 78.2
 
@@ -381,30 +395,27 @@ def test_day_by_day_figures_are_the_buckets_sums(synced, login, openapi):
     assert openapi(client.get("/api/v1/days?from=2026-11-26&to=2026-11-23"), "/api/v1/days").status_code == 400
 
 
-def test_compare_lists_services_by_name_and_marks_breaches(synced, login):
-    """The list holds the services the centers send (code and name; one no snapshot names, by its
-    code); a breach's P90 cell is red and marked with a sign and a word, not by colour alone."""
-    snapshot = empty_snapshot(time.time(), DAY) | {
-        "waiting": [{"service": "A", "name": "Hộ tịch", "count": 0, "longest_wait_s": 0}]}  # fmt: skip
-    sync(synced, "xa-an-binh", {"seq": 2, "buckets": [], "snapshot": snapshot})  # its A is another service
+def test_compare_groups_by_catalog_field_and_marks_breaches(synced, login):
+    """The list holds the catalog's fields the centers have, by name: two centers that give civil
+    status different letters (B at An Bình, C at Tân Phú's second site) are compared as one; a
+    breach's P90 cell is red and marked with a sign and a word, not by colour alone."""
+    c = empty_bucket(DAY, 11, "C", "ho_tich") | {"issued": 2, "called": 2, "served": 2, "resolved": 2,
+                                                "wait_sum_s": 120, "wait_hist": waits_in(1, 2)}  # fmt: skip
+    sync(synced, "xa-tan-phu-diem-2", {"seq": 2, "buckets": [c]})
     client = synced.test_client()
     login(client, "tinh")
     page = client.get(f"/compare?from={DAY}").get_data(as_text=True)
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', page)
     assert [(value, label) for value, _, label in options] == [
-        ("A · Chứng thực", "A · Chứng thực (2 trung tâm)"),
-        ("A · Hộ tịch", "A · Hộ tịch (1 trung tâm)"),
-        ("B", "B (1 trung tâm)"),
+        ("ho_tich", "Hộ tịch (khai sinh, kết hôn, khai tử) (2 trung tâm)"),  # the catalog's order
+        ("chung_thuc", "Chứng thực (sao y, chữ ký, hợp đồng) (2 trung tâm)"),
     ]
     assert options[0][1] == " selected"  # none asked for: the first
-    assert re.findall(r'<td><a href="/centers/([^?]+)', page) == [] and re.findall(
-        r'<td class="name"><a href="/centers/([^?]+)', page) == ["xa-tan-phu", "xa-tan-phu-diem-2"]  # fmt: skip
-    page = client.get(f"/compare?service=B&from={DAY}").get_data(as_text=True)
+    assert re.findall(r'<td class="name"><a href="/centers/([^?]+)', page) == ["xa-an-binh", "xa-tan-phu-diem-2"]
     cell = re.search(r'<td class="p90 breach">(.*?)</td>', page).group(1)
     mark = '<span class="mark" title="Vượt ngưỡng">▲</span><span class="sr">Vượt ngưỡng</span>'
     assert cell.startswith(mark) and cell.endswith(" 44,5")
     assert 'id="compare-data"' in page and '"breach": true' in page  # the chart's figures
-    assert client.get(f"/compare?service=A+%C2%B7+H%E1%BB%99+t%E1%BB%8Bch&from={DAY}").status_code == 200
-    assert client.get(f"/compare?service=A+%C2%B7+Kh%C3%B4ng+c%C3%B3&from={DAY}").status_code == 404  # no one has it
-    assert client.get(f"/compare?service=Z&from={DAY}").status_code == 200  # a bare code: an empty table
-    assert client.get("/compare?service=A+%C2%B7+%01").status_code == 400
+    assert client.get(f"/compare?service=dat_dai&from={DAY}").status_code == 200  # in the catalog: an empty table
+    assert client.get(f"/compare?service=khong_co&from={DAY}").status_code == 404  # not in the catalog
+    assert client.get(f"/compare?service=B&from={DAY}").status_code == 400  # a letter means nothing across centers

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts import ids
+from contracts.catalog import NATIONAL
 from contracts.sync import (
     COUNTER_COUNTS,
     COUNTER_HISTOGRAMS,
@@ -38,11 +39,12 @@ TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size
 def _rows(keys: dict, names: tuple[str, ...], hists: dict[str, int]) -> st.SearchStrategy:
     values = {n: COUNT for n in names} | {n: st.lists(COUNT, min_size=k, max_size=k) for n, k in hists.items()}
     row = st.fixed_dictionaries(keys, optional=values)
-    return st.lists(row, max_size=4, unique_by=lambda r: tuple(r[k] for k in keys))
+    identity = [k for k in keys if k != "field"]  # a bucket is one (day, hour, service), whatever its field
+    return st.lists(row, max_size=4, unique_by=lambda r: tuple(r[k] for k in identity))
 
 
-BUCKETS = _rows({"day": st.sampled_from(DAYS), "hour": st.integers(0, 23), "service": st.sampled_from("ABCZ")},
-                (*COUNTS, *SUMS), HISTOGRAMS)  # fmt: skip
+BUCKETS = _rows({"day": st.sampled_from(DAYS), "hour": st.integers(0, 23), "service": st.sampled_from("ABCZ"),
+                 "field": st.sampled_from(list(NATIONAL))}, (*COUNTS, *SUMS), HISTOGRAMS)  # fmt: skip
 COUNTERS = _rows({"day": st.sampled_from(DAYS), "counter": st.integers(1, 999)},
                  (*COUNTER_COUNTS, *COUNTER_SUMS), COUNTER_HISTOGRAMS)  # fmt: skip
 WAITING = st.fixed_dictionaries({"service": st.sampled_from("ABCZ"), "name": TEXT, "count": st.integers(0, 20_000),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from contracts import sync as sync_contract
 from contracts.sync import SEQ_WINDOW, BatchError, empty_bucket, empty_snapshot
+from contracts.validation import ConfigError
 from server import accounts, schema
 from server.sync_api import SyncFront
 
@@ -182,7 +183,7 @@ def test_the_newest_snapshot_wins_whatever_order_they_come_in(server, post):
 
 
 def test_fields_a_gateway_leaves_out_are_stored_as_zero(server, post):
-    bucket = {"day": "2026-11-23", "hour": 8, "service": "A", "issued": 2}
+    bucket = {"day": "2026-11-23", "hour": 8, "service": "A", "field": "chung_thuc", "issued": 2}
     body = {
         "center": "xa-tan-phu",
         "seq": 1,
@@ -381,3 +382,36 @@ def test_a_failure_in_the_sync_front_is_a_json_500_and_is_logged(server, post, m
     assert answer.status_code == 500 and answer.json["error"] == "internal_server_error", answer.json
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert "the database went away" in caplog.text
+
+
+def test_a_bucket_without_a_field_of_the_catalog_is_refused_with_where(server, post):
+    """The catalog decides what a bucket's service is across centers: unmapped, or mapped to a code
+    the server's catalog does not hold, is refused and nothing is stored."""
+    unmapped = {k: v for k, v in bucket().items() if k != "field"}
+    r = post(server, {"center": "xa-tan-phu", "seq": 1, "buckets": [unmapped]})
+    assert r.status_code == 400 and r.json["where"] == "buckets[0].field" and "unmapped service" in r.json["reason"]
+    unknown = bucket() | {"field": "moi_truong"}  # a province's own field, which this server does not have
+    r = post(server, {"center": "xa-tan-phu", "seq": 1, "buckets": [unknown]})
+    assert (
+        r.status_code == 400
+        and r.json["where"] == "buckets[0].field"
+        and "not in the service catalog" in r.json["reason"]
+    )
+    assert totals(server, "xa-tan-phu") == {}
+    assert post(server, {"center": "xa-tan-phu", "seq": 1, "buckets": [bucket()]}).status_code == 200
+
+
+def test_a_province_adds_its_own_fields_to_the_catalog(server_db, tmp_path):
+    from contracts.catalog import NATIONAL
+    from server.settings import load
+
+    path = tmp_path / "server.toml"
+    path.write_text('[catalog]\nmoi_truong = "Môi trường"\n', encoding="utf-8")
+    settings = load(path, env={"HANGCHO_SERVER_DATABASE_URL": server_db, "HANGCHO_SERVER_INSTANCE": str(tmp_path)})
+    assert (
+        settings.catalog == NATIONAL | {"moi_truong": "Môi trường"}
+        and settings.field_name("moi_truong") == "Môi trường"
+    )
+    path.write_text('[catalog]\ndat_dai = "Đất"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="the nation's"):
+        load(path, env={"HANGCHO_SERVER_DATABASE_URL": server_db, "HANGCHO_SERVER_INSTANCE": str(tmp_path)})
