@@ -223,14 +223,11 @@ def assemble(rows: list[dict], now: dict[str, dict], before: dict[str, dict], mo
 
 def scoped(rows: list[dict], center: str | None = None, commune: int | None = None,
            province: int | None = None) -> list[dict]:  # fmt: skip
-    """The visible centers the report is about: one center, one commune's sites, one province's."""
-    if center is not None:
-        return [c for c in rows if c["id"] == center]
-    if commune is not None:
-        return [c for c in rows if c.get("commune_code") == commune]
-    if province is not None:
-        return [c for c in rows if c.get("province_code") == province]
-    return rows
+    """The visible centers the report is about: one center, one commune's sites, one province's,
+    or those that are all of what is given."""
+    return [c for c in rows if (center is None or c["id"] == center)
+            and (commune is None or c.get("commune_code") == commune)
+            and (province is None or c.get("province_code") == province)]  # fmt: skip
 
 
 def report(conn: Connection, rows: list[dict], month: Month, settings: Settings,

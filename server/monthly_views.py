@@ -1,7 +1,8 @@
 """The monthly report's routes: the page, its JSON, the workbook and the PDF (server/monthly.py).
 
-Each takes `month=YYYY-MM` (absent: the last complete month) and at most one of `center=ID`,
-`commune=CODE`, `province=CODE` (absent: every center the user may see); the user's scope is
+Each takes `month=YYYY-MM` (absent: the last complete month) and any of `center=ID`,
+`commune=CODE`, `province=CODE` (absent: every center the user may see; several: the centers
+that are in all, named by the narrowest); the user's scope is
 reports.visible_centers, so a center, commune or province outside it answers 404, as one that
 does not exist.
 """
@@ -37,20 +38,24 @@ def _month() -> monthly.Month:
         abort(400, description=str(e))
 
 
-def _scope() -> tuple[str | None, str | None]:
-    """(kind, value) from the query: at most one of center, commune, province (an empty one is
-    not given: a form's first choice)."""
-    given = [(k, request.args[k]) for k in SCOPES if request.args.get(k)]
-    if len(given) > 1:
-        abort(400, description="center, commune, province: give at most one of them")
-    if not given:
-        return None, None
-    kind, value = given[0]
-    if kind == "center" and not CENTER_ID.fullmatch(value):
-        abort(404)  # as a center that does not exist
-    if kind != "center" and not CODE.fullmatch(value):
-        abort(400, description=f"{kind} must be an official code, digits (e.g. 27427; 79), got {value[:20]!r}")
-    return kind, value
+def _scope() -> tuple[str | None, str | None, dict[str, Any]]:
+    """The narrowest of center, commune, province given (kind, value) and every one given, as
+    monthly.scoped takes them: they combine (a center outside the commune given is none). An empty
+    one is not given on a page (a form's first choice) and refused in the JSON API."""
+    if request.path.startswith("/api/") and any(request.args.get(k) == "" for k in SCOPES):
+        abort(400, description="center, commune, province: when given, not empty")
+    filters: dict[str, Any] = {}
+    for kind in SCOPES:
+        value = request.args.get(kind)
+        if not value:
+            continue
+        if kind == "center" and not CENTER_ID.fullmatch(value):
+            abort(404)  # as a center that does not exist
+        if kind != "center" and not CODE.fullmatch(value):
+            abort(400, description=f"{kind} must be an official code, digits (e.g. 27427; 79), got {value[:20]!r}")
+        filters[kind] = value if kind == "center" else int(value)
+    kind = next(iter(filters), None)  # SCOPES is narrowest first
+    return kind, None if kind is None else str(filters[kind]), filters
 
 
 def _scope_name(kind: str | None, value: str | None, rows: list[dict]) -> str:
@@ -68,11 +73,10 @@ def _build() -> tuple[dict[str, Any], list[dict], str]:
     """The report for the request (400 on a bad month or scope, 404 outside the user's scope),
     the user's visible centers (the page's choices) and the scope's name."""
     month = _month()
-    kind, value = _scope()
+    kind, value, filters = _scope()
     with engine().connect() as conn:
         visible = reports.visible_centers(conn, g.user)
-        keys = {"center": value} if kind == "center" else {kind: int(value)} if kind else {}
-        rows = monthly.scoped(visible, **keys)
+        rows = monthly.scoped(visible, **filters)
         if kind and not rows:
             abort(404, description=f"no {kind} {value} among the centers you may see")
         body = monthly.report(conn, rows, month, settings(), text("no_province"))
@@ -100,9 +104,10 @@ def _choices(visible: list[dict]) -> list[tuple[str, str]]:
 @bp.get("/reports/monthly")
 @login_required
 def page():
+    _month(), _scope()  # refused as the report would refuse them, before any redirect
     if "scope" in request.args:  # the form's one list: to the report's own address
-        kind, _, value = request.args["scope"].partition("=")
-        if request.args["scope"] and kind not in SCOPES:
+        kind, equals, value = request.args["scope"].partition("=")
+        if request.args["scope"] and (kind not in SCOPES or not equals):
             abort(400, description="scope must be center=ID, commune=CODE or province=CODE")
         query = {"month": request.args.get("month", "")} | ({kind: value} if value else {})
         return redirect("/reports/monthly?" + urlencode({k: v for k, v in query.items() if v}))
