@@ -164,7 +164,8 @@ def pdf(report: dict[str, Any], title: str, scope: str, generated: str) -> bytes
         story.append(Paragraph(heading(level), h2))
         rows = [[Paragraph(place_word(level), head), *(Paragraph(label(k), head) for k in shown)]]
         for e in entries:
-            place = escape(e["name"]) + (f"<br/>{escape(e['commune'])}" if level == "centers" else "")
+            under = escape(e["commune"] if level == "centers" else e.get("province", "") if level == "communes" else "")
+            place = escape(e["name"]) + (f'<br/><font size=6.5 color="#3b4450">{under}</font>' if under else "")
             cells = [f"{value(k, e['now'][k])}<br/><font size=6.5>{change_words(k, e['change'][k])}</font>"
                      for k in shown]  # fmt: skip
             rows.append([Paragraph(place, body), *(Paragraph(c, right) for c in cells)])

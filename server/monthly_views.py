@@ -131,7 +131,9 @@ def _file(body: dict, data: bytes, kind: str, mimetype: str) -> Response:
         audit.record(conn, "exported", g.user.username, request.remote_addr,
                      target=f"monthly {kind} {body['month']} {body['scope']['kind']} {body['scope']['value'] or ''}",
                      detail=f"{len(body['centers'])} centers")  # fmt: skip
-    name = f"hangcho-bao-cao-thang-{body['month']}.{kind}"
+    scope = body["scope"]
+    name = f"hangcho-bao-cao-thang-{body['month']}" + (f"-{scope['kind']}-{scope['value']}" if scope["value"] else "")
+    name += f".{kind}"  # ASCII: a center id or a code, never a name
     return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

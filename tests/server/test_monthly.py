@@ -218,7 +218,8 @@ def test_the_workbook_holds_the_figures_as_numbers(months, login):
     client = months.test_client()
     login(client, "tinh")
     r = client.get("/reports/monthly.xlsx?month=2026-11&province=79")
-    assert r.status_code == 200 and 'filename="hangcho-bao-cao-thang-2026-11.xlsx"' in r.headers["Content-Disposition"]
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == 'attachment; filename="hangcho-bao-cao-thang-2026-11-province-79.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(r.data))
     assert book.sheetnames == ["Tổng hợp", "Theo tỉnh", "Theo xã, phường", "Theo điểm"]
     summary = {row[0]: row[1:] for row in book["Tổng hợp"].iter_rows(min_row=2, values_only=True)}
