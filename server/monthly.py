@@ -12,6 +12,7 @@ service against its own threshold) and counters open per day (from counter_days)
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -119,10 +120,12 @@ def month_sums(conn: Connection, ids: list[str], month: Month, settings: Setting
     threshold, counter-days and the days the center had a counter open. The one read of rows
     (through reports' range read, so it follows reports onto its roll-up tables)."""
     sums = {i: _fresh() for i in ids}
+    by_service: dict[tuple[str, str], dict[str, Any]] = defaultdict(reports._empty)
     for r in reports._hourly(conn, ids, month.first, month.last):
-        total = sums[r["center_id"]]
-        reports._add(total, r)
-        total["waits_over"] += waits_over(r["wait_hist"], settings.threshold(r["service"]))
+        reports._add(by_service[(r["center_id"], r["service"])], r)
+    for (center_id, service), t in by_service.items():  # waits_over adds up: once per service, not per hour
+        reports._add(sums[center_id], t)
+        sums[center_id]["waits_over"] += waits_over(t["wait_hist"], settings.threshold(service))
     if ids:
         query = select(counter_days.c.center_id, counter_days.c.day).where(
             counter_days.c.center_id.in_(ids), counter_days.c.day >= month.first, counter_days.c.day <= month.last
