@@ -99,7 +99,8 @@ def shoot(out: Path, demo_out: Path, sites, server, password: str, day: date) ->
         log_in(leader, server.base, password)
         for path, name in ((f"/?from={day}&to={day}", "dashboard"), (f"/centers/{main_site.config.id}?from={day}",
                            "dashboard-center"), (f"/compare?from={day}&to={day}", "dashboard-compare"),
-                          (f"/days?from={day}&to={day}", "dashboard-days")):  # fmt: skip
+                          (f"/days?from={day}&to={day}", "dashboard-days"),
+                          (f"/reports/monthly?month={day:%Y-%m}", "dashboard-monthly")):  # fmt: skip
             leader.goto(server.base + path)
             leader.wait_for_load_state("networkidle")
             snap(leader, name)

@@ -17,7 +17,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import apidoc, auth, dashboard, i18n, migrations, public, sync_api, web_sessions
+from . import apidoc, auth, dashboard, i18n, migrations, monthly_views, public, sync_api, web_sessions
 from .db import DatabaseTrouble, engine_for, sync_engine_for
 from .settings import Settings, load
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
     app.extensions["hangcho.tokens"] = sync_api.TokenCache()
     app.extensions["hangcho.clock"] = clock
 
-    for blueprint in (sync_api.bp, auth.bp, dashboard.bp, public.bp):
+    for blueprint in (sync_api.bp, auth.bp, dashboard.bp, monthly_views.bp, public.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
     app.jinja_env.filters["num"] = i18n.number

@@ -181,3 +181,54 @@ def alert_words() -> dict[str, str]:
     from contracts.sync import QUEUE_ALERTS
 
     return {k: text(f"alert_{k}") for k in (*QUEUE_ALERTS, "queue", "board")}
+
+
+# The monthly report's words (server/monthly.py, server/monthly_views.py, server/monthly_files.py).
+TEXT.update({
+    "monthly": {"vi": "Báo cáo tháng", "en": "Monthly report"},
+    "month": {"vi": "Tháng", "en": "Month"},
+    "this_month": {"vi": "Tháng {month}", "en": "{month}"},
+    "vs_previous": {"vi": "So với tháng {month}", "en": "Against {month}"},
+    "indicator": {"vi": "Chỉ tiêu", "en": "Indicator"},
+    "scope": {"vi": "Phạm vi", "en": "Scope"},
+    "scope_all": {"vi": "Tất cả trung tâm được xem", "en": "Every center you may see"},
+    "by_province": {"vi": "Theo tỉnh, thành phố", "en": "By province"},
+    "by_commune": {"vi": "Theo xã, phường", "en": "By commune or ward"},
+    "by_center": {"vi": "Theo trung tâm, điểm tiếp nhận", "en": "By center or site"},
+    "province": {"vi": "Tỉnh, thành phố", "en": "Province"},
+    "no_province": {"vi": "Chưa gắn tỉnh", "en": "No province"},
+    "export_pdf": {"vi": "Tải PDF để in", "en": "Download PDF to print"},
+    "ind_issued": {"vi": "Số phát", "en": "Tickets issued"},
+    "ind_received": {"vi": "Hồ sơ tiếp nhận", "en": "Filings received"},
+    "ind_resolved_pct": {"vi": "Giải quyết tại chỗ (%)", "en": "Resolved on the spot (%)"},
+    "ind_forwarded": {"vi": "Chuyển cơ quan chuyên môn", "en": "Forwarded"},
+    "ind_no_show": {"vi": "Vắng mặt khi gọi", "en": "No-shows"},
+    "ind_avg_wait_min": {"vi": "Chờ trung bình (phút)", "en": "Average wait (min)"},
+    "ind_p90_wait_min": {"vi": "9/10 người chờ không quá (phút)", "en": "P90 wait (min)"},
+    "ind_over_threshold_pct": {"vi": "Chờ quá ngưỡng (%)", "en": "Waits over the threshold (%)"},
+    "ind_satisfaction": {"vi": "Hài lòng (1–5)", "en": "Satisfaction (1–5)"},
+    "ind_counters_per_day": {"vi": "Quầy mở mỗi ngày", "en": "Counters open per day"},
+    "up": {"vi": "tăng", "en": "up"},
+    "down": {"vi": "giảm", "en": "down"},
+    "same": {"vi": "không đổi", "en": "no change"},
+    "better": {"vi": "tốt hơn", "en": "better"},
+    "worse": {"vi": "kém hơn", "en": "worse"},
+    "points": {"vi": "điểm %", "en": "points"},
+    "no_previous": {"vi": "chưa có tháng trước", "en": "no previous month"},
+    "monthly_note": {"vi": "Số liệu các trung tâm đã đồng bộ về máy chủ. Hồ sơ tiếp nhận: số đã phục vụ tại quầy "
+                           "(giải quyết tại chỗ, chuyển đi hoặc trả lại vì thiếu giấy tờ). Chờ quá ngưỡng: so với "
+                           "ngưỡng {threshold} phút (hoặc ngưỡng riêng của từng lĩnh vực). Quầy mở mỗi ngày: trung "
+                           "bình trên các ngày có quầy làm việc.",
+                     "en": "Figures the centers have synced. Filings received: served at a counter (resolved on "
+                           "the spot, forwarded or returned for missing papers). Waits over the threshold: over "
+                           "{threshold} min (or a service's own threshold). Counters open per day: the average over "
+                           "the days a counter worked."},
+    "sheet_summary": {"vi": "Tổng hợp", "en": "Summary"},
+    "sheet_provinces": {"vi": "Theo tỉnh", "en": "Provinces"},
+    "sheet_communes": {"vi": "Theo xã, phường", "en": "Communes"},
+    "sheet_centers": {"vi": "Theo điểm", "en": "Sites"},
+    "col_previous": {"vi": "{name} tháng trước", "en": "{name}, previous month"},
+    "col_diff": {"vi": "{name} chênh lệch", "en": "{name}, change"},
+    "generated": {"vi": "Lập lúc {when}", "en": "Made at {when}"},
+    "page_of": {"vi": "Trang {page}", "en": "Page {page}"},
+})  # fmt: skip

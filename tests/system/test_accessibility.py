@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from gateway.web import WebServer, create_app
 from rig.a11y import report, violations
 from rig.broker import free_port
+from tests.server.test_monthly import months  # noqa: F401  (a fixture)
 from tests.system.test_dashboard_browser import log_in, province  # noqa: F401  (a fixture)
 
 FLASH_MS = (0, 250, 500, 750, 1000, 1500, 3000, 5500)  # both palettes of the flash, and its end
@@ -88,3 +89,21 @@ def test_the_province_pages(province, browser_page):  # noqa: F811  (the fixture
     desk.call(1)  # called: the page follows in place, without a reload
     expect(page.locator("#state")).to_contain_text("quầy", timeout=10000)
     assert page.evaluate("window.stayed === true") and page.locator("#waiting").is_hidden()
+
+
+@pytest.mark.parametrize("server_db", ["sqlite"], indirect=True)
+def test_the_monthly_report(months, browser_page):  # noqa: F811  (the fixture imported above)
+    """Four centers in three communes of two provinces: every level's table, and one center's."""
+    page, web = browser_page, WebServer(months, "127.0.0.1", free_port()).start()
+    base = f"http://127.0.0.1:{web.port}"
+    try:
+        log_in(page, base)
+        for width in (1920, 390):
+            page.set_viewport_size({"width": width, "height": 1080 if width > 400 else 844})
+            for query in ("month=2026-11", "month=2026-11&center=phu-dinh"):
+                page.goto(f"{base}/reports/monthly?{query}")
+                expect(page.locator("#monthly-summary")).to_contain_text("Hồ sơ tiếp nhận")
+                audited(page, f"monthly report ({query}) at {width} px")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width  # tables scroll, not the page
+    finally:
+        web.stop()
