@@ -83,6 +83,28 @@ def _hierarchy(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_centers_province_code ON centers (province_code)"))
 
 
+def _daily_rollups(conn: Connection) -> None:
+    """The day rows (server/rollups.py), added up from the hourly rows already there (all of them:
+    the day rows are nothing but their sums, so a table already there is rebuilt); from now on
+    kept at ingest. PostgreSQL leaves room for HOT updates as in step 3."""
+    schema.daily.create(conn, checkfirst=True)
+    conn.execute(text("DELETE FROM daily"))
+
+    def bin_of(name: str, i: int) -> str:  # the i-th count of a JSON histogram, in each database's SQL
+        if conn.dialect.name == "postgresql":
+            return f"CAST({name} ->> {i} AS bigint)"
+        return f"json_extract({name}, '$[{i}]')"
+
+    scalars = [n for n in schema.ROLLUP_NUMBERS if not any(n in cols for cols in schema.BINS.values())]
+    sums = [f"COALESCE(sum({n}), 0)" for n in scalars]  # a histogram short of a bin counts 0 in it
+    sums += [f"COALESCE(sum({bin_of(name, i)}), 0)" for name, cols in schema.BINS.items() for i in range(len(cols))]
+    conn.execute(text(f"INSERT INTO daily (center_id, day, service, {', '.join(schema.ROLLUP_NUMBERS)}) "
+                      f"SELECT center_id, day, service, {', '.join(sums)} FROM hourly "
+                      "GROUP BY center_id, day, service"))  # fmt: skip
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE daily SET (fillfactor = 70)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -92,6 +114,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "the audit log", _audit_log),
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
     (8, "each center's commune and province, by official code", _hierarchy),
+    (11, "daily roll-ups of the hourly rows, kept at ingest", _daily_rollups),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -108,10 +131,13 @@ def _applied(conn: Connection) -> set[int]:
 
 
 def _version(conn: Connection) -> int:
-    """The last step up to which every step is applied."""
+    """The last step up to which every step is applied (numbers are taken in blocks by whoever
+    writes a step, so the list may skip some)."""
     applied, at = _applied(conn), 0
-    while at + 1 in applied:
-        at += 1
+    for version, _, _ in MIGRATIONS:
+        if version not in applied:
+            break
+        at = version
     return at
 
 
