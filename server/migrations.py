@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from . import schema
+from . import partitions, schema
 
 
 def _initial(conn: Connection) -> None:
@@ -105,6 +106,35 @@ def _daily_rollups(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE daily SET (fillfactor = 70)"))
 
 
+def _hourly_by_month(conn: Connection) -> None:
+    """PostgreSQL: `hourly` partitioned by month (server/partitions.py), its rows kept: one table
+    per month from the oldest row's (or two years back) to three months ahead, and a default
+    partition for the rest. SQLite keeps its plain table."""
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('hourly')")).scalar_one() == "p":
+        return
+    key = conn.execute(text("SELECT conname FROM pg_constraint WHERE conrelid = 'hourly'::regclass "
+                            "AND contype = 'p'")).scalar_one()  # fmt: skip
+    conn.execute(text("ALTER TABLE hourly RENAME TO hourly_unpartitioned"))
+    conn.execute(text(f"ALTER TABLE hourly_unpartitioned RENAME CONSTRAINT {key} TO hourly_unpartitioned_pkey"))
+    conn.execute(text("DROP INDEX IF EXISTS hourly_day"))
+    conn.execute(text("CREATE TABLE hourly (LIKE hourly_unpartitioned INCLUDING DEFAULTS) PARTITION BY RANGE (day)"))
+    conn.execute(text("ALTER TABLE hourly ADD PRIMARY KEY (center_id, day, hour, service)"))
+    conn.execute(text("CREATE INDEX hourly_day ON hourly (day, center_id)"))
+    conn.execute(text("CREATE TABLE hourly_default PARTITION OF hourly DEFAULT WITH (fillfactor = 70)"))
+    today = datetime.now(UTC).date()
+    oldest = conn.execute(text("SELECT min(day) FROM hourly_unpartitioned")).scalar_one()
+    first = partitions.add_months(today.replace(day=1), -24)
+    first = min(first, date.fromisoformat(oldest)) if oldest else first
+    for month in partitions.span(first, partitions.add_months(today, 3)):
+        bounds = f"FROM ('{month.isoformat()}') TO ('{partitions.add_months(month, 1).isoformat()}')"
+        conn.execute(text(f"CREATE TABLE {partitions.name(month)} PARTITION OF hourly FOR VALUES {bounds} "
+                          "WITH (fillfactor = 70)"))  # fmt: skip
+    conn.execute(text("INSERT INTO hourly SELECT * FROM hourly_unpartitioned"))
+    conn.execute(text("DROP TABLE hourly_unpartitioned"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -115,6 +145,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
     (8, "each center's commune and province, by official code", _hierarchy),
     (11, "daily roll-ups of the hourly rows, kept at ingest", _daily_rollups),
+    (12, "PostgreSQL: hourly rows partitioned by month", _hourly_by_month),
 ]
 LATEST = MIGRATIONS[-1][0]
 
