@@ -87,7 +87,8 @@ def _hierarchy(conn: Connection) -> None:
 def _daily_rollups(conn: Connection) -> None:
     """The day rows (server/rollups.py), added up from the hourly rows already there (all of them:
     the day rows are nothing but their sums, so a table already there is rebuilt); from now on
-    kept at ingest. PostgreSQL leaves room for HOT updates as in step 3."""
+    kept at ingest. By day too, for the whole country's short ranges. PostgreSQL leaves room for
+    HOT updates as in step 3."""
     schema.daily.create(conn, checkfirst=True)
     conn.execute(text("DELETE FROM daily"))
 
@@ -102,6 +103,7 @@ def _daily_rollups(conn: Connection) -> None:
     conn.execute(text(f"INSERT INTO daily (center_id, day, service, {', '.join(schema.ROLLUP_NUMBERS)}) "
                       f"SELECT center_id, day, service, {', '.join(sums)} FROM hourly "
                       "GROUP BY center_id, day, service"))  # fmt: skip
+    conn.execute(text("CREATE INDEX IF NOT EXISTS daily_day ON daily (day, center_id)"))  # the country's day
     if conn.dialect.name == "postgresql":
         conn.execute(text("ALTER TABLE daily SET (fillfactor = 70)"))
 
