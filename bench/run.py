@@ -23,6 +23,10 @@ Figures (docs/performance.md explains each):
 - server_sync_rps_sqlite / server_sync_rps_postgres / server_sync_p99_ms(_sqlite): sync
   requests per second the central server takes under gunicorn from 3,321 simulated
   gateways (bench/server_sync.py).
+- dashboard_p95_ms_national_1d / _31d / _366d, dashboard_p95_ms_province_366d,
+  dashboard_p95_ms_center_366d, export_xlsx_s_province_366d, dashboard_sync_load_rps,
+  server_sync_rps_postgres_2nodes: a year of 3,321 centers loaded by COPY, read while 3,321
+  gateways sync at one batch per 10 s; two nodes behind nginx (bench/yearload.py).
 
 Each figure is the median of REPEATS runs. Keys from other parts of the project
 already in results.json are kept.
@@ -204,6 +208,11 @@ def main() -> None:
 
     for key, value in server_sync_figures().items():
         record(key, value)  # the median of its own rounds already (bench/server_sync.py)
+
+    from bench.yearload import figures as year_figures
+
+    for key, value in year_figures().items():
+        record(key, value)  # percentiles and medians of their own samples already (bench/yearload.py)
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for key, values in figures.items():

@@ -60,6 +60,18 @@ def _body(center: str, seq: int, now: float) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
+def templates_for(gateways: list[tuple[str, str]]) -> dict[str, bytes]:
+    """Each center's body, made once: only its seq and clock change from one request to the next."""
+    return {center: _body(center, 987654321, 1234567890.5) for center, _ in gateways}
+
+
+def next_body(templates: dict[str, bytes], seqs: dict[str, int], center: str) -> bytes:
+    """The center's next batch: the seq after its last, taken now."""
+    seqs[center] += 1
+    body = templates[center].replace(b"987654321", str(seqs[center]).encode(), 1)
+    return body.replace(b"1234567890.5", repr(time.time()).encode(), 1)
+
+
 def _prepare(url: str) -> list[tuple[str, str]]:
     engine = engine_for(url)
     migrations.upgrade(engine)
@@ -111,16 +123,14 @@ async def _load(port: int, gateways: list[tuple[str, str]], seconds: float,
     turn = 0
     # Bodies are made before the clock starts, so the load generator spends its share of the two
     # cores sending, not serialising; only the seq changes from one request to the next.
-    templates = {center: _body(center, 987654321, 1234567890.5) for center, _ in gateways}
+    templates = templates_for(gateways)
 
     async def worker() -> None:
         nonlocal errors, turn
         while time.perf_counter() < deadline:
             center, token = gateways[turn % len(gateways)]
             turn += 1
-            seqs[center] += 1
-            body = templates[center].replace(b"987654321", str(seqs[center]).encode(), 1)
-            body = body.replace(b"1234567890.5", repr(time.time()).encode(), 1)
+            body = next_body(templates, seqs, center)
             began = time.perf_counter()
             status = await _one(port, "/api/v1/sync", token, body)
             latencies.append(time.perf_counter() - began)

@@ -10,6 +10,7 @@ from contracts.validation import ConfigError
 
 from . import accounts, audit, migrations
 from .db import DatabaseTrouble, engine_for, explain
+from .partitions import KEEP_MONTHS, MIN_KEEP_MONTHS
 from .settings import load
 
 
@@ -299,17 +300,23 @@ def audit_cmd(config_path: Path | None, limit: int, since: str | None) -> None:
 @main.command("prune")
 @CONFIG
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1), help="Keep batch numbers this long.")
-def prune_cmd(config_path: Path | None, days: int) -> None:
-    """Forget old batch numbers (one row per gateway batch) and expired sessions; run it daily.
-    Each center's highest is kept: its high-water mark (docs/sync.md).
+@click.option("--hourly-months", default=KEEP_MONTHS, show_default=True, type=click.IntRange(MIN_KEEP_MONTHS),
+              help="Keep hourly rows this many months, this one included (the day rows stay for ever).")  # fmt: skip
+def prune_cmd(config_path: Path | None, days: int, hourly_months: int) -> None:
+    """Forget old batch numbers (one row per gateway batch), expired sessions and hourly rows past
+    retention; on PostgreSQL make the coming months' hourly partitions and drop the old ones (a
+    month's table at a time). Run it daily. Each center's highest batch is kept: its high-water
+    mark (docs/sync.md). Day rows are never pruned: the pages read them (docs/server.md).
 
     \b
     Example:
-      hangcho-server prune --days 7
+      hangcho-server prune --days 7 --hourly-months 25
     """
     import time
+    from datetime import UTC, datetime
 
     from .ingest import prune
+    from .partitions import prune_hourly
     from .web_sessions import forget_expired
 
     engine = _engine(config_path)
@@ -317,8 +324,11 @@ def prune_cmd(config_path: Path | None, days: int) -> None:
     with engine.begin() as conn:
         removed = prune(conn, time.time() - days * 86400)
         expired = forget_expired(conn, time.time())
+        hourly = prune_hourly(conn, datetime.now(UTC).date(), hourly_months)
     click.echo(f"forgot {removed} batch numbers older than {days} days (each center's highest kept) "
                f"and {expired} expired sessions")  # fmt: skip
+    click.echo(f"hourly rows kept {hourly_months} months: made partitions {', '.join(hourly.made) or 'none'}; "
+               f"dropped {', '.join(hourly.dropped) or 'none'}; deleted {hourly.deleted} older rows")  # fmt: skip
 
 
 @main.command("run")

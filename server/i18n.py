@@ -72,6 +72,7 @@ TEXT: dict[str, dict[str, str]] = {
     "compare": {"vi": "So sánh theo dịch vụ", "en": "Compare by service"},
     "hour": {"vi": "Giờ", "en": "Hour"},
     "arrivals": {"vi": "Lượt đến", "en": "Arrivals"},
+    "hours_since": {"vi": "theo giờ, 31 ngày cuối, từ {day}", "en": "by hour, last 31 days, from {day}"},
     "devices": {"vi": "Thiết bị trực tuyến", "en": "Devices online"},
     "no_data": {"vi": "Chưa có số liệu.", "en": "No data yet."},
     "open": {"vi": "mở", "en": "open"},

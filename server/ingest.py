@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.sync import BUCKET_FIELDS, COUNTER_FIELDS, SEQ_WINDOW
 
+from . import rollups
 from .schema import batches, counter_days, hourly, snapshots
 
 _KEYS = ("center_id", "day", "hour", "service", "counter")
@@ -101,9 +102,9 @@ def _recordset(table, fields: tuple[str, ...]) -> str:
     return "x(" + ", ".join(f"{f} {kinds[f]}" for f in fields) + ")"
 
 
-def _rows_cte(name: str, table, fields: tuple[str, ...], rows: str) -> str:
+def _rows_cte(name: str, table, fields: tuple[str, ...], rows: str, returning: str = "") -> str:
     """Upsert the checked rows in parameter `rows` (a JSON list, every field there: check_batch
-    filled in the defaults), newest seq wins."""
+    filled in the defaults), newest seq wins; `returning`: what the rows written give back."""
     keys = [c.name for c in table.primary_key.columns]
     values = [f for f in fields if f not in _KEYS]
     cols = ", ".join(["center_id", "seq", *_WRITER, *fields])
@@ -111,8 +112,9 @@ def _rows_cte(name: str, table, fields: tuple[str, ...], rows: str) -> str:
     return (f"{name} AS (INSERT INTO {table.name} ({cols}) SELECT CAST(:center AS varchar), {_SEQ}, "
             f"CAST(:gateway AS varchar), CAST(:now AS double precision), {', '.join(f'x.{f}' for f in fields)} "
             f"FROM json_to_recordset(CAST(:{rows} AS json)) AS {_recordset(table, fields)} "
-            f"WHERE EXISTS (SELECT FROM claim) ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets} "
-            f"WHERE {table.name}.seq < excluded.seq)")  # fmt: skip
+            f"WHERE EXISTS (SELECT FROM claim) ON CONFLICT ({', '.join(keys)}) "
+            f"DO UPDATE SET {sets} WHERE {table.name}.seq < excluded.seq"
+            f"{returning and ' RETURNING ' + returning})")  # fmt: skip
 
 
 # The PostgreSQL statement's parameters, in the order of its $1, $2, …
@@ -127,10 +129,11 @@ def _postgres_batch() -> str:
     PostgreSQL's own placeholders ($1, …, run through psycopg's RawCursor): psycopg sends the text
     as it is, with no placeholders to find in it on every call, and prepares it once per
     connection (its `prepare_threshold`), so PostgreSQL plans it once."""
+    old, add = rollups.postgres_ctes("buckets")
     sql = (
-        f"WITH claim AS ({CLAIM}), "
-        + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets")
-        + ", "
+        f"WITH claim AS ({CLAIM}), {old}, "
+        + _rows_cte("h", hourly, BUCKET_FIELDS, "buckets", returning="*")
+        + f", {add}, "
         + _rows_cte("c", counter_days, COUNTER_FIELDS, "counters")
         + ", "
         "s AS (INSERT INTO snapshots (center_id, taken_at, received_at, body, gateway_id) "
@@ -144,6 +147,9 @@ def _postgres_batch() -> str:
     return re.sub(r"(?<![:\w]):([a-z_]+)\b", lambda m: f"${_PARAMS.index(m[1]) + 1}", sql)
 
 
+_POSTGRES_LOCK = rollups.LOCK.replace("%s", "$1")
+
+
 def _ingest_postgres(conn: Connection, batch: dict[str, Any], digest: str, now: float, gateway: str | None) -> bool:
     snapshot = batch["snapshot"]
     params = (batch["center"], batch["seq"], digest, now, len(batch["buckets"]), gateway, SEQ_WINDOW,
@@ -152,11 +158,20 @@ def _ingest_postgres(conn: Connection, batch: dict[str, Any], digest: str, now: 
               None if snapshot is None else snapshot["taken_at"])  # fmt: skip
     # Straight to psycopg: SQLAlchemy's per-execute work cost more than the statement itself. One
     # cursor per database connection, kept with it (SQLAlchemy clears `info` when it replaces one).
-    info = conn.connection.info
+    info, driver = conn.connection.info, conn.connection.driver_connection
     cur = info.get("hangcho.sync_cursor")
     if cur is None:
-        cur = info["hangcho.sync_cursor"] = RawCursor(conn.connection.driver_connection)
-    return cur.execute(_postgres_batch(), params).fetchone()[0]
+        cur = info["hangcho.sync_cursor"] = RawCursor(driver)
+        info["hangcho.lock_cursor"] = RawCursor(driver)
+    if not batch["buckets"]:
+        return cur.execute(_postgres_batch(), params).fetchone()[0]
+    # The center's batches take turns (rollups.LOCK): the lock and the batch sent together, with
+    # one Sync after both (a pipeline), are one transaction in one round trip, even on the sync
+    # path's autocommit connection; the batch's statement sees what the one before committed.
+    with driver.pipeline():
+        info["hangcho.lock_cursor"].execute(_POSTGRES_LOCK, (batch["center"],))
+        cur.execute(_postgres_batch(), params)
+    return cur.fetchone()[0]
 
 
 def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None, gateway: str | None = None) -> Outcome:
@@ -181,8 +196,11 @@ def ingest(conn: Connection, batch: dict[str, Any], now: float | None = None, ga
     for name in ("hourly", "counters"):
         rows = batch["buckets" if name == "hourly" else "counters"]
         if rows:
+            before = rollups.stored(conn, center, rows) if name == "hourly" else {}
             writer = {"center_id": center, "seq": seq, "gateway_id": gateway, "written_at": now}
             conn.execute(statements[name], [{**writer, **row} for row in rows])
+            if name == "hourly":
+                rollups.add(conn, center, rollups.replaced(before, rows, seq))
             applied += len(rows)
     if snapshot is not None:
         conn.execute(statements["snapshot"], {"center_id": center, "taken_at": snapshot["taken_at"],

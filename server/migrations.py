@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from . import schema
+from . import partitions, schema
 
 
 def _initial(conn: Connection) -> None:
@@ -90,6 +91,59 @@ def _catalog_field(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE hourly ADD COLUMN field VARCHAR(32) NOT NULL DEFAULT 'khac'"))
 
 
+def _daily_rollups(conn: Connection) -> None:
+    """The day rows (server/rollups.py), added up from the hourly rows already there (all of them:
+    the day rows are nothing but their sums, so a table already there is rebuilt); from now on
+    kept at ingest. By day too, for the whole country's short ranges. PostgreSQL leaves room for
+    HOT updates as in step 3."""
+    schema.daily.create(conn, checkfirst=True)
+    conn.execute(text("DELETE FROM daily"))
+
+    def bin_of(name: str, i: int) -> str:  # the i-th count of a JSON histogram, in each database's SQL
+        if conn.dialect.name == "postgresql":
+            return f"CAST({name} ->> {i} AS bigint)"
+        return f"json_extract({name}, '$[{i}]')"
+
+    scalars = [n for n in schema.ROLLUP_NUMBERS if not any(n in cols for cols in schema.BINS.values())]
+    sums = [f"COALESCE(sum({n}), 0)" for n in scalars]  # a histogram short of a bin counts 0 in it
+    sums += [f"COALESCE(sum({bin_of(name, i)}), 0)" for name, cols in schema.BINS.items() for i in range(len(cols))]
+    conn.execute(text(f"INSERT INTO daily (center_id, day, service, field, {', '.join(schema.ROLLUP_NUMBERS)}) "
+                      f"SELECT center_id, day, service, max(field), {', '.join(sums)} FROM hourly "
+                      "GROUP BY center_id, day, service"))  # fmt: skip
+    conn.execute(text("CREATE INDEX IF NOT EXISTS daily_day ON daily (day, center_id)"))  # the country's day
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE daily SET (fillfactor = 70)"))
+
+
+def _hourly_by_month(conn: Connection) -> None:
+    """PostgreSQL: `hourly` partitioned by month (server/partitions.py), its rows kept: one table
+    per month from the oldest row's (or two years back) to three months ahead, and a default
+    partition for the rest. SQLite keeps its plain table."""
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('hourly')")).scalar_one() == "p":
+        return
+    key = conn.execute(text("SELECT conname FROM pg_constraint WHERE conrelid = 'hourly'::regclass "
+                            "AND contype = 'p'")).scalar_one()  # fmt: skip
+    conn.execute(text("ALTER TABLE hourly RENAME TO hourly_unpartitioned"))
+    conn.execute(text(f"ALTER TABLE hourly_unpartitioned RENAME CONSTRAINT {key} TO hourly_unpartitioned_pkey"))
+    conn.execute(text("DROP INDEX IF EXISTS hourly_day"))
+    conn.execute(text("CREATE TABLE hourly (LIKE hourly_unpartitioned INCLUDING DEFAULTS) PARTITION BY RANGE (day)"))
+    conn.execute(text("ALTER TABLE hourly ADD PRIMARY KEY (center_id, day, hour, service)"))
+    conn.execute(text("CREATE INDEX hourly_day ON hourly (day, center_id)"))
+    conn.execute(text("CREATE TABLE hourly_default PARTITION OF hourly DEFAULT WITH (fillfactor = 70)"))
+    today = datetime.now(UTC).date()
+    oldest = conn.execute(text("SELECT min(day) FROM hourly_unpartitioned")).scalar_one()
+    first = partitions.add_months(today.replace(day=1), -24)
+    first = min(first, date.fromisoformat(oldest)) if oldest else first
+    for month in partitions.span(first, partitions.add_months(today, 3)):
+        bounds = f"FROM ('{month.isoformat()}') TO ('{partitions.add_months(month, 1).isoformat()}')"
+        conn.execute(text(f"CREATE TABLE {partitions.name(month)} PARTITION OF hourly FOR VALUES {bounds} "
+                          "WITH (fillfactor = 70)"))  # fmt: skip
+    conn.execute(text("INSERT INTO hourly SELECT * FROM hourly_unpartitioned"))
+    conn.execute(text("DROP TABLE hourly_unpartitioned"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -100,6 +154,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
     (8, "each center's commune and province, by official code", _hierarchy),
     (9, "each hourly bucket's field in the service catalog", _catalog_field),
+    (11, "daily roll-ups of the hourly rows, kept at ingest", _daily_rollups),
+    (12, "PostgreSQL: hourly rows partitioned by month", _hourly_by_month),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -116,10 +172,13 @@ def _applied(conn: Connection) -> set[int]:
 
 
 def _version(conn: Connection) -> int:
-    """The last step up to which every step is applied."""
+    """The last step up to which every step is applied (numbers are taken in blocks by whoever
+    writes a step, so the list may skip some)."""
     applied, at = _applied(conn), 0
-    while at + 1 in applied:
-        at += 1
+    for version, _, _ in MIGRATIONS:
+        if version not in applied:
+            break
+        at = version
     return at
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, select, text
 
+from . import rollups
 from .ingest import RESEND_DIGEST, top_batch
 from .schema import batches, counter_days, gateways, hourly, resend_requests, snapshots
 
@@ -38,13 +39,14 @@ def purge(conn: Connection, gateway_id: str, since: float, now: float | None = N
     center = conn.execute(select(gateways.c.center_id).where(gateways.c.id == gateway_id)).scalar_one_or_none()
     if center is None:
         raise LookupError(gateway_id)
-    mine = {"hourly": hourly, "counter_days": counter_days}
-    counts = {
-        name: conn.execute(
-            delete(t).where(t.c.center_id == center, t.c.gateway_id == gateway_id, t.c.written_at >= since)
-        ).rowcount
-        for name, t in mine.items()
-    }
+
+    def written(t):
+        return delete(t).where(t.c.center_id == center, t.c.gateway_id == gateway_id, t.c.written_at >= since)
+
+    rollups.lock(conn, center)  # no batch of the center between the rows read and the day rows changed
+    buckets = conn.execute(written(hourly).returning(*hourly.c)).mappings().all()
+    rollups.add(conn, center, rollups.removed(buckets))  # the day rows follow
+    counts = {"hourly": len(buckets), "counter_days": conn.execute(written(counter_days)).rowcount}
     stale_snapshot = (snapshots.c.center_id == center, snapshots.c.gateway_id == gateway_id,
                       snapshots.c.received_at >= since)  # fmt: skip
     n_snapshots = conn.execute(delete(snapshots).where(*stale_snapshot)).rowcount

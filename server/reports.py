@@ -2,7 +2,9 @@
 
 Sums add up across hours, days, services and sites; percentiles come from adding the
 histograms and reading the quantile off the total (contracts.sync.quantile), never from averaging
-percentiles.
+percentiles. Every range is read from the day rows (`daily`, kept at ingest: server/rollups.py),
+added up by the database; hourly rows only for the center page's hour axis, over at most the
+range's last HOUR_AXIS_DAYS days, and for the hour-by-hour export over at most as many.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, cast, func, select
 
 from contracts.catalog import FIELD_CODE
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
 
-from .schema import centers, counter_days, hourly, snapshots
+from .schema import BINS, ROLLUP_NUMBERS, centers, counter_days, hourly, snapshots
+from .schema import daily as day_table
 from .settings import Settings
 
 ADDITIVE = (
@@ -100,7 +103,7 @@ def day_rows(per_day: dict[str, dict], day_from: str, day_to: str, threshold: fl
 def daily(conn: Connection, ids: list[str], day_from: str, day_to: str, settings: Settings) -> dict[str, Any]:
     """Day by day over the range for these centers (one, or every visible one), and their total."""
     per_day, total = defaultdict(_empty), _empty()
-    for r in _hourly(conn, ids, day_from, day_to):
+    for r in summed(conn, ids, day_from, day_to, ("day",)):
         _add(per_day[r["day"]], r)
         _add(total, r)
     m = metrics(total)
@@ -118,6 +121,40 @@ def visible_centers(conn: Connection, user) -> list[dict[str, Any]]:
     if user.role != "admin":
         query = query.where(centers.c.id == user.center_id)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+HOUR_AXIS_DAYS = 31  # the longest range an hour axis (and the hour-by-hour export) is read from hourly rows
+
+
+def hour_axis_from(day_from: str, day_to: str) -> str:
+    """The first day the hour axis covers: the range's last HOUR_AXIS_DAYS days at most."""
+    return max(day_from, (date.fromisoformat(day_to) - timedelta(days=HOUR_AXIS_DAYS - 1)).isoformat())
+
+
+def _unflat(row: Any) -> dict[str, Any]:
+    """A summed day row as the hourly rows' shape (histograms as lists) that `_add` takes."""
+    out = {k: row[k] for k in row if k not in ROLLUP_NUMBERS}
+    out |= {k: int(row[k]) for k in ADDITIVE}
+    return out | {name: [int(row[c]) for c in columns] for name, columns in BINS.items()}
+
+
+def summed(conn: Connection, ids: list[str], day_from: str, day_to: str, by: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The day rows of these centers over the range, added up by the database per `by` (columns
+    of `daily`: center_id, day, service)."""
+    if not ids:
+        return []
+    keys = [day_table.c[k] for k in by]
+    sums = [func.sum(day_table.c[n]).label(n) for n in ROLLUP_NUMBERS]
+    where = (_among(conn, day_table.c.center_id, ids), day_table.c.day >= day_from, day_table.c.day <= day_to)
+    return [_unflat(r) for r in conn.execute(select(*keys, *sums).where(*where).group_by(*keys)).mappings()]
+
+
+def _among(conn: Connection, column, ids: list[str]):
+    """`column` is one of `ids`: on PostgreSQL one array parameter (the country's 3,321 ids as as
+    many parameters cost more to send and plan than the sums over a day)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(cast(bindparam("ids", ids, type_=ARRAY(String)), ARRAY(String)))
+    return column.in_(ids)
 
 
 def _hourly(conn: Connection, ids: list[str], day_from: str, day_to: str) -> Iterable[Any]:
@@ -167,23 +204,25 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
     rows = visible_centers(conn, user)
     ids = [c["id"] for c in rows]
     totals, per_day = {i: _empty() for i in ids}, defaultdict(_empty)
-    for r in _hourly(conn, ids, day_from, day_to):
+    for r in summed(conn, ids, day_from, day_to, ("center_id",)):
         _add(totals[r["center_id"]], r)
+    for r in summed(conn, ids, day_from, day_to, ("day",)):
         _add(per_day[r["day"]], r)
     snaps = _snapshots(conn, ids)
-    out, wards = [], defaultdict(list)
+    out, wards, rows_of = [], defaultdict(list), defaultdict(list)
     for c in rows:
         row = {"id": c["id"], "name": c["name"], "ward": c["ward"], "site": c["site"]}
         row |= metrics(totals[c["id"]]) | live(snaps.get(c["id"]), now, settings)
         row["breach"] = over(row, settings.wait_p90_min)
         out.append(row)
         wards[c["ward"]].append(c["id"])
+        rows_of[c["ward"]].append(row)  # by ward once: 3,321 centers would be 3,321² look-ups
     rollups = []
     for ward, members in wards.items():
         total = _empty()
         for i in members:
             _add(total, totals[i])
-        sites = [r for r in out if r["ward"] == ward]
+        sites = rows_of[ward]
         rollups.append(
             {
                 "ward": ward,
@@ -218,8 +257,10 @@ def center_report(
     """One center: by hour, by service, by counter, and live."""
     by_hour = defaultdict(_empty)
     by_service = defaultdict(_empty)
-    for r in _hourly(conn, [center["id"]], day_from, day_to):
+    hours_from = hour_axis_from(day_from, day_to)
+    for r in _hourly(conn, [center["id"]], hours_from, day_to):
         _add(by_hour[r["hour"]], r)
+    for r in summed(conn, [center["id"]], day_from, day_to, ("service",)):
         _add(by_service[r["service"]], r)
     by_counter = defaultdict(_empty)
     for r in conn.execute(
@@ -259,6 +300,7 @@ def center_report(
         "center": center,
         "from": day_from,
         "to": day_to,
+        "hours_from": hours_from,  # the hour axis: the range's last HOUR_AXIS_DAYS days at most
         "hours": hours,
         "services": services,
         "counters": counters_out,
@@ -288,7 +330,7 @@ def comparison(
     rows = visible_centers(conn, user)
     groups: dict[str, dict[str, Any]] = {}
     totals = defaultdict(_empty)
-    for r in _hourly(conn, [c["id"] for c in rows], day_from, day_to):
+    for r in summed(conn, [c["id"] for c in rows], day_from, day_to, ("center_id", "field")):
         key, label = service_group(r["field"], settings)
         group = groups.setdefault(key, {"key": key, "code": key, "label": label, "centers": set()})
         group["centers"].add(r["center_id"])
@@ -322,9 +364,13 @@ def _bins(edges: tuple[int, ...]) -> list[str]:
 
 
 WAIT_BINS = _bins(WAIT_EDGES_MIN)
-# One line per center, day, hour and service: the counts and sums that add up (so a sheet can
+# One line per center, day, hour and service over a short range (at most HOUR_AXIS_DAYS days), per
+# center, day and service (the hour blank) up to DAY_LINES_DAYS, else per center, month
+# ("2026-11" in the day column) and service: the counts and sums that add up (so a sheet can
 # re-aggregate any way: wait_sum_s / called is an average wait, the wait bins summed give a P90,
-# contracts.sync.quantile), then the figures read off them for that line alone.
+# contracts.sync.quantile), then the figures read off them for that line alone. A province's year
+# hour by hour would be millions of lines, more than a sheet holds.
+DAY_LINES_DAYS = 92
 EXPORT_PLACE = ("center_id", "center", "ward", "site", "day", "hour", "service", "service_name", "field", "field_name")
 EXPORT_COUNTS = ("issued", "priority", "called", "served", "resolved", "forwarded", "returned", "no_show", "cancelled",
                  "unfinished", "wait_sum_s", "service_sum_s", "rated", "rating_sum")  # fmt: skip
@@ -332,15 +378,39 @@ EXPORT_FIGURES = ("avg_wait_min", "p90_wait_min", "avg_service_min", "satisfacti
 EXPORT_COLUMNS = (*EXPORT_PLACE, *EXPORT_COUNTS, *WAIT_BINS, *EXPORT_FIGURES)
 
 
+def export_grain(day_from: str, day_to: str) -> str:
+    """An export's line: "hour", "day" or "month", by the range's length (see DAY_LINES_DAYS)."""
+    days = len(days_between(day_from, day_to))
+    return "hour" if days <= HOUR_AXIS_DAYS else "day" if days <= DAY_LINES_DAYS else "month"
+
+
+def _export_sums(conn: Connection, ids: list[str], day_from: str, day_to: str) -> Iterable[Any]:
+    """The export's lines before their figures: hourly rows, or day rows added up per day or month."""
+    grain = export_grain(day_from, day_to)
+    if grain == "hour":
+        return _hourly(conn, ids, day_from, day_to)
+    if grain == "day":
+        return [
+            {"hour": None, **r} for r in summed(conn, ids, day_from, day_to, ("center_id", "day", "service", "field"))
+        ]
+    month = func.substr(day_table.c.day, 1, 7).label("day")
+    sums = [func.sum(day_table.c[n]).label(n) for n in ROLLUP_NUMBERS]
+    where = (_among(conn, day_table.c.center_id, ids), day_table.c.day >= day_from, day_table.c.day <= day_to)
+    keys = (day_table.c.center_id, month, day_table.c.service, day_table.c.field)
+    rows = conn.execute(select(*keys, *sums).where(*where).group_by(*keys)).mappings() if ids else []
+    return [{"hour": None, **_unflat(r)} for r in rows]
+
+
 def export_rows(conn: Connection, user, day_from: str, day_to: str, settings: Settings) -> list[list[Any]]:
-    """One line per center, day, hour and service (EXPORT_COLUMNS), for CSV and Excel."""
+    """The export's lines (EXPORT_COLUMNS), for CSV and Excel: per center, hour, day or month (by
+    `export_grain`) and service."""
     rows = {c["id"]: c for c in visible_centers(conn, user)}
     names = {
         cid: {w["service"]: w.get("name", "") for w in s["body"].get("waiting", [])}
         for cid, s in _snapshots(conn, list(rows)).items()
     }  # each center's own name of its letter
     lines = []
-    for r in _hourly(conn, list(rows), day_from, day_to):
+    for r in _export_sums(conn, list(rows), day_from, day_to):
         t = _empty()
         _add(t, r)
         m = metrics(t)
@@ -350,4 +420,4 @@ def export_rows(conn: Connection, user, day_from: str, day_to: str, settings: Se
         lines.append([c["id"], c["name"], c["ward"], c["site"], r["day"], r["hour"], r["service"], name, r["field"],
                       settings.field_name(r["field"]), *(t[k] for k in EXPORT_COUNTS), *hist,
                       *(m[k] for k in EXPORT_FIGURES)])  # fmt: skip
-    return sorted(lines, key=lambda line: (line[2], line[3] != "main", line[1], line[4], line[5], line[6]))
+    return sorted(lines, key=lambda line: (line[2], line[3] != "main", line[1], line[4], line[5] or 0, line[6]))

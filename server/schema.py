@@ -5,7 +5,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from contracts.sync import COUNTER_COUNTS, COUNTER_HISTOGRAMS, COUNTER_SUMS, COUNTS, HISTOGRAMS, SUMS
 
@@ -107,6 +119,21 @@ hourly = Table(
     *(Column(name, Integer, nullable=False, default=0) for name in (*COUNTS, *SUMS)),
     *(Column(name, JSON, nullable=False) for name in HISTOGRAMS),
     *written_by(),
+)
+
+# A histogram's bins as columns of the roll-ups (wait_hist_0 … wait_hist_22), so that the database
+# adds them up and a P90 is read off their sums (contracts.sync.quantile).
+BINS = {name: tuple(f"{name}_{i}" for i in range(size)) for name, size in HISTOGRAMS.items()}
+ROLLUP_NUMBERS = (*COUNTS, *SUMS, *(column for columns in BINS.values() for column in columns))
+
+daily = Table(  # hourly's sums by center, day and service, kept at ingest (server/rollups.py)
+    "daily",
+    metadata,
+    Column("center_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("service", String(3), primary_key=True),
+    Column("field", String(32), nullable=False, default="khac", server_default="khac"),  # as its latest bucket's
+    *(Column(name, BigInteger, nullable=False, default=0) for name in ROLLUP_NUMBERS),  # 24 hours overflow INTEGER
 )
 
 counter_days = Table(

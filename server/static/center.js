@@ -57,9 +57,11 @@
     const days = document.getElementById("see-days");
     days.href = days.href.split("&")[0] + "&" + Dash.range();
     const hours = d.hours.map((h) => h.hour);
-    chart("chart-arrivals", WORDS.arrivals + " / " + WORDS.served, [WORDS.arrivals, WORDS.served], hours,
+    // A long range's hour axis covers its last 31 days only (server/reports.py HOUR_AXIS_DAYS): say so.
+    const since = d.hours_from === d.from ? "" : " (" + WORDS.hours_since.replace("{day}", d.hours_from.split("-").reverse().join("/")) + ")";
+    chart("chart-arrivals", WORDS.arrivals + " / " + WORDS.served + since, [WORDS.arrivals, WORDS.served], hours,
           [d.hours.map((h) => h.issued), d.hours.map((h) => h.served)], true);
-    chart("chart-waits", WORDS.avg_wait + " / " + WORDS.p90_wait, [WORDS.avg_wait, WORDS.p90_wait], hours,
+    chart("chart-waits", WORDS.avg_wait + " / " + WORDS.p90_wait + since, [WORDS.avg_wait, WORDS.p90_wait], hours,
           [d.hours.map((h) => h.avg_wait_min), d.hours.map((h) => h.p90_wait_min)], false);
     // Now, apart from the range's figures below: each service's queue, each counter's state.
     table("live-queue", l.queue, (q) => [[q.service + " · " + q.name], [q.count], [Math.round(q.longest_wait_s / 6) / 10]]);
