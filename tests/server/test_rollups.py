@@ -135,6 +135,7 @@ def test_the_days_equal_the_sum_of_the_hours_for_any_batches(engine, batches, or
 def test_a_long_export_has_a_line_per_day_or_month_whose_sums_are_the_hours(engine, day_from, grain, lines):
     from server import accounts
     from server.reports import EXPORT_COLUMNS, export_grain, export_rows
+    from server.settings import Settings
 
     with engine.begin() as conn:
         accounts.add_center(conn, "c1", "Trung tâm PVHCC xã Tân Phú", "Tân Phú", "main")
@@ -142,7 +143,8 @@ def test_a_long_export_has_a_line_per_day_or_month_whose_sums_are_the_hours(engi
                            bucket(DAYS[0], 9, issued=4, wait_hist=[0, 5] + [0] * 21),
                            bucket(DAYS[1], 8, issued=5)])  # fmt: skip
     with engine.connect() as conn:
-        rows = export_rows(conn, SimpleNamespace(role="admin", center_id=None), day_from, DAYS[1])
+        rows = export_rows(conn, SimpleNamespace(role="admin", center_id=None), day_from, DAYS[1],
+                           Settings(database_url="", secret_key="x"))  # fmt: skip
     column = {name: i for i, name in enumerate(EXPORT_COLUMNS)}
     assert export_grain(day_from, DAYS[1]) == grain and len(rows) == lines
     assert sum(r[column["issued"]] for r in rows) == 12 and sum(r[column["wait_le_1"]] for r in rows) == 2
