@@ -83,6 +83,17 @@ def _hierarchy(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_centers_province_code ON centers (province_code)"))
 
 
+def _scoped_roles(conn: Connection) -> None:
+    """Scoped roles (server/scopes.py): a user's province or commune by official code; the admins
+    of before become national (every center), staff keep their center. Columns added only if
+    missing, as in step 4."""
+    have = {c["name"] for c in inspect(conn).get_columns("users")}
+    for column in ("province_code", "commune_code"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} INTEGER"))
+    conn.execute(text("UPDATE users SET role = 'national' WHERE role = 'admin'"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -92,6 +103,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "the audit log", _audit_log),
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
     (8, "each center's commune and province, by official code", _hierarchy),
+    (10, "scoped roles: national, province, commune, staff", _scoped_roles),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -108,10 +120,13 @@ def _applied(conn: Connection) -> set[int]:
 
 
 def _version(conn: Connection) -> int:
-    """The last step up to which every step is applied."""
+    """The last step up to which every step is applied (steps are numbered with gaps while
+    branches that each took a number are merged: the steps listed, not every integer)."""
     applied, at = _applied(conn), 0
-    while at + 1 in applied:
-        at += 1
+    for version, _, _ in MIGRATIONS:
+        if version not in applied:
+            break
+        at = version
     return at
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from contracts.ids import SERVICE_CODE
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
 
+from . import hierarchy, scopes
 from .schema import centers, counter_days, hourly, snapshots
 from .settings import Settings
 
@@ -114,10 +115,13 @@ def daily(conn: Connection, ids: list[str], day_from: str, day_to: str, settings
     }
 
 
-def visible_centers(conn: Connection, user) -> list[dict[str, Any]]:
-    query = select(centers).order_by(centers.c.ward, centers.c.site != "main", centers.c.name)
-    if user.role != "admin":
-        query = query.where(centers.c.id == user.center_id)
+def visible_centers(conn: Connection, user, focus: scopes.Focus | None = None) -> list[dict[str, Any]]:
+    """The centers `user` may see (server/scopes.py decides), within `focus` when given: what
+    every page, JSON answer and export lists."""
+    query = select(centers).where(scopes.centers_clause(user))
+    if focus is not None:
+        query = query.where(scopes.focus_clause(focus))
+    query = query.order_by(centers.c.ward, centers.c.site != "main", centers.c.name)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -163,22 +167,51 @@ def live(snap: Any, now: float, settings: Settings) -> dict[str, Any]:
     }
 
 
-def overview(conn: Connection, user, day_from: str, day_to: str, now: float, settings: Settings) -> dict[str, Any]:
-    """Every center the user may see, each ward's roll-up of its sites, and their total."""
-    rows = visible_centers(conn, user)
+def _provinces(rows: list[dict], totals: dict, out: list[dict], settings: Settings) -> list[dict[str, Any]]:
+    """The nation's roll-up: each of the 34 provinces (official order) with its centers summed."""
+    live_of = {r["id"]: r for r in out}
+    members = defaultdict(list)
+    for c in rows:
+        if c["province_code"] is not None:
+            members[c["province_code"]].append(c["id"])
+    listed = []
+    for code, name in hierarchy.provinces().items():
+        total = _empty()
+        for i in members[code]:
+            _add(total, totals[i])
+        m = metrics(total)
+        sites = [live_of[i] for i in members[code]]
+        listed.append({"code": code, "name": name, "centers": len(sites), **m,
+                       "breach": over(m, settings.wait_p90_min), "waiting": sum(r["waiting"] or 0 for r in sites),
+                       "stale": any(r["stale"] for r in sites)})  # fmt: skip
+    return listed
+
+
+def overview(conn: Connection, user, day_from: str, day_to: str, now: float, settings: Settings,
+             focus: scopes.Focus | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every center the user may see within the focus (its whole scope by default), each ward's
+    roll-up of its sites, and their total. The nation's focus lists its 34 provinces instead of
+    their centers (`provinces`; open one with ?province=CODE); its `centers` are those placed in
+    no province (a free-text ward), so that every center is in one list or the other."""
+    focus = focus or scopes.own(user)
+    rows = visible_centers(conn, user, focus)
     ids = [c["id"] for c in rows]
     totals, per_day = {i: _empty() for i in ids}, defaultdict(_empty)
     for r in _hourly(conn, ids, day_from, day_to):
         _add(totals[r["center_id"]], r)
         _add(per_day[r["day"]], r)
     snaps = _snapshots(conn, ids)
-    out, wards = [], defaultdict(list)
+    every, wards = [], defaultdict(list)
     for c in rows:
         row = {"id": c["id"], "name": c["name"], "ward": c["ward"], "site": c["site"]}
         row |= metrics(totals[c["id"]]) | live(snaps.get(c["id"]), now, settings)
         row["breach"] = over(row, settings.wait_p90_min)
-        out.append(row)
-        wards[c["ward"]].append(c["id"])
+        every.append(row)
+    nation = focus.level == "nation"
+    unplaced = {c["id"] for c in rows if c["province_code"] is None}
+    out = [r for r in every if r["id"] in unplaced] if nation else every
+    for r in out:
+        wards[r["ward"]].append(r["id"])
     rollups = []
     for ward, members in wards.items():
         total = _empty()
@@ -197,16 +230,20 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
     grand = _empty()
     for i in ids:
         _add(grand, totals[i])
-    longest = [r["longest_wait_min"] for r in out if r["longest_wait_min"] is not None]
-    total = {"centers": len(out), **metrics(grand), "waiting": sum(r["waiting"] or 0 for r in out),
-             "longest_wait_min": max(longest, default=None), "counters_open": sum(r["counters_open"] or 0 for r in out),
-             "alerts": sum(len(r["alerts"]) for r in out)}  # fmt: skip
+    longest = [r["longest_wait_min"] for r in every if r["longest_wait_min"] is not None]
+    total = {"centers": len(every), **metrics(grand), "waiting": sum(r["waiting"] or 0 for r in every),
+             "longest_wait_min": max(longest, default=None),
+             "counters_open": sum(r["counters_open"] or 0 for r in every),
+             "alerts": sum(len(r["alerts"]) for r in every)}  # fmt: skip
     total["breach"] = over(total, settings.wait_p90_min)
+    scope = focus.as_json() | ({"name": rows[0]["name"]} if focus.level == "center" and rows else {})
     return {
+        "scope": scope,
         "centers": out,
-        "days": day_rows(per_day, day_from, day_to, settings.wait_p90_min),  # the province's trend
+        "provinces": _provinces(rows, totals, every, settings) if nation else None,
+        "days": day_rows(per_day, day_from, day_to, settings.wait_p90_min),  # the scope's trend
         "wards": rollups,
-        "total": total,  # every center the user may see: the province's row
+        "total": total,  # every center in the focus: the nation's, province's, commune's row
         "from": day_from,
         "to": day_to,
         "threshold_p90_min": settings.wait_p90_min,
@@ -287,15 +324,14 @@ def _service_names(snaps: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {cid: {w["service"]: w.get("name", "") for w in s["body"].get("waiting", [])} for cid, s in snaps.items()}
 
 
-def comparison(
-    conn: Connection, user, service: str | None, day_from: str, day_to: str, settings: Settings
-) -> dict[str, Any]:
+def comparison(conn: Connection, user, service: str | None, day_from: str, day_to: str, settings: Settings,
+               focus: scopes.Focus | None = None) -> dict[str, Any]:  # fmt: skip
     """Like for like: every visible center that has one service, over the same days.
 
     `service` is a key from `services` (`service_group`), a bare code (an old link: the first
     service with it; none: no rows), or None (the first service). `rows` is None when it is a key
     no visible center has."""
-    rows = visible_centers(conn, user)
+    rows = visible_centers(conn, user, focus)
     names = _service_names(_snapshots(conn, [c["id"] for c in rows]))
     groups: dict[str, dict[str, Any]] = {}
 
@@ -349,9 +385,10 @@ EXPORT_FIGURES = ("avg_wait_min", "p90_wait_min", "avg_service_min", "satisfacti
 EXPORT_COLUMNS = (*EXPORT_PLACE, *EXPORT_COUNTS, *WAIT_BINS, *EXPORT_FIGURES)
 
 
-def export_rows(conn: Connection, user, day_from: str, day_to: str) -> list[list[Any]]:
+def export_rows(conn: Connection, user, day_from: str, day_to: str,
+                focus: scopes.Focus | None = None) -> list[list[Any]]:  # fmt: skip
     """One line per center, day, hour and service (EXPORT_COLUMNS), for CSV and Excel."""
-    rows = {c["id"]: c for c in visible_centers(conn, user)}
+    rows = {c["id"]: c for c in visible_centers(conn, user, focus)}
     names = _service_names(_snapshots(conn, list(rows)))
     lines = []
     for r in _hourly(conn, list(rows), day_from, day_to):
