@@ -191,8 +191,8 @@ add_user | Thêm người dùng | Add a user
 add | Thêm | Add
 actions | Thao tác | Actions
 you | bạn | you
-province_hint | Mã hoặc tên, ví dụ 79 hoặc Hồ Chí Minh | Code or name, e.g. 79 or Hồ Chí Minh
-commune_hint | Mã hoặc tên, ví dụ 27427 hoặc Phú Định | Code or name, e.g. 27427 or Phú Định
+province_hint | Cho vai trò cấp tỉnh | For the province role
+commune_hint | Cấp xã: mã hoặc tên, ví dụ 27427, Phú Định | Commune role: code or name, e.g. 27427, Phú Định
 center_hint | Cho cán bộ trung tâm | For center staff
 password_hint | Ít nhất 10 ký tự | At least 10 characters
 none | — không — | — none —

@@ -82,6 +82,8 @@
       Dash.cell(lt, t.alerts || "", "alerts"); Dash.cell(lt, "");
     }
     provinces(t, label);
+    // At the nation's level the wards are those of the centers placed in no province: often none.
+    document.getElementById("wards-part").hidden = document.getElementById("ward-filter").hidden = !data.wards.length;
     const wards = document.getElementById("wards").tBodies[0];
     wards.replaceChildren();
     for (const w of data.wards.filter((w) => !ward || w.ward === ward)) {
@@ -89,7 +91,7 @@
       for (const v of [w.ward, w.sites, w.waiting, w.issued, w.served, w.no_show, w.cancelled, w.unfinished,
                        w.resolved_pct, w.forwarded, w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
     }
-    const placed = (data.provinces || []).filter((p) => p.centers).map((p) => ({...p, site: "main"}));
+    const placed = (data.provinces || []).filter((p) => p.centers).map((p) => ({...p, ward: p.name, site: "main"}));
     Charts.centers(["chart-centers-issued", "chart-centers-p90"], placed.concat(rows), data.threshold_p90_min);
     Charts.trend(["chart-days-issued", "chart-days-wait"], data.days, data.threshold_p90_min);  // the province's
     for (const a of ["see-days", "export-csv", "export-xlsx"]) {
