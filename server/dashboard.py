@@ -74,8 +74,11 @@ def focus() -> scopes.Focus:
 @login_required
 def overview_page():
     shown = focus()
+    if shown.level == "center":  # staff: its center's name above the figures
+        shown = scopes.Focus("center", shown.code, visible_center(shown.code)["name"])
     up = None  # the way back up the hierarchy, for a user whose scope is wider than the focus
-    if shown != scopes.own(g.user):
+    own = scopes.own(g.user)
+    if (shown.level, shown.code) != (own.level, own.code):
         up = f"?province={shown.province_code}" if shown.level == "commune" and g.user.role == "national" else ""
     return render_template("overview.html", interval=settings().sync_interval_s, focus=shown, up=up,
                            total_word=text(scopes.total_word(shown)))  # fmt: skip

@@ -56,12 +56,13 @@ def centers_clause(user) -> ColumnElement[bool]:
 
 
 def _province(code: int) -> Focus:
-    return Focus("province", code, hierarchy.provinces()[code])
+    return Focus("province", code, hierarchy.provinces().get(code, ""))
 
 
 def _commune(code: int) -> Focus:
-    c = hierarchy.communes()[code]
-    return Focus("commune", code, c.name, c.province_code)
+    """A commune's focus; one the official list no longer has keeps its code (and sees its centers)."""
+    c = hierarchy.communes().get(code)
+    return Focus("commune", code, c.name, c.province_code) if c else Focus("commune", code)
 
 
 def own(user) -> Focus:

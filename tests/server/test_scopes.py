@@ -252,6 +252,11 @@ def test_the_roll_ups_total_rows_and_their_words(country, login):
     login(commune, "phu-dinh")
     assert "Toàn phường" in commune.get("/").get_data(as_text=True)
     assert commune.get(f"/api/v1/overview?from={DAY}").json["total"]["issued"] == 24
+    staff = country.test_client()
+    login(staff, "lan")
+    html = staff.get("/").get_data(as_text=True)
+    assert "Trung tâm PVHCC xã An Bình" in html and "Cả trung tâm" in html and "Quay lên" not in html
+    assert "Quay lên" not in province.get("/").get_data(as_text=True)  # its whole scope: nowhere further up
 
 
 def test_migration_10_makes_the_admins_national_and_keeps_staff(server_db):
