@@ -212,6 +212,7 @@ def export_xlsx():
     numbers (a blank, not "–", where there is none)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -233,8 +234,8 @@ def export_xlsx():
         cell.font, cell.alignment = bold, wrap
         cells.append(cell)
     sheet.append(cells)
-    for row in rows:
-        sheet.append(row)
+    for row in rows:  # a control character a gateway's service name may hold cannot go into a sheet
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
     _exported("xlsx", day_from, day_to, len(rows))
     out = io.BytesIO()
     book.save(out)
