@@ -160,7 +160,7 @@ def next_working_day(open_days: tuple[int, ...]) -> date:
 
 
 def start_server(out: Path, sites: list[Site], clock: ScaledClock) -> tuple[Province, str]:
-    """The central server with both sites (the second a satellite of the first) and a demo admin,
+    """The central server with both sites (the second a satellite of the first) and the province's user,
     on the simulated day's clock (it bounds the days and times the gateways send)."""
     from server import accounts
 
@@ -172,7 +172,7 @@ def start_server(out: Path, sites: list[Site], clock: ScaledClock) -> tuple[Prov
         (site.folder / "sync-token").write_text(province.tokens[site.config.id])
     password = secrets.token_urlsafe(9)
     with province.engine.begin() as conn:
-        accounts.add_user(conn, "demo", password, "admin")
+        accounts.add_user(conn, "demo", password, "province", province=PROVINCE)
     return province.start(), password
 
 

@@ -18,10 +18,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from contracts import ids
 
-from . import hierarchy
+from . import hierarchy, scopes
 from .schema import centers, gateways, users
 
-ROLES = ("admin", "staff")
+ROLES = scopes.ROLES
 
 
 class AccountError(ValueError):
@@ -30,13 +30,24 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class User:
+    """A logged-in user and the scope server/scopes.py reads: a province's or commune's code, or a
+    staff user's center."""
+
     id: int
     username: str
     role: str
     center_id: str | None
+    province_code: int | None = None
+    commune_code: int | None = None
 
-    def sees(self, center_id: str) -> bool:
-        return self.role == "admin" or self.center_id == center_id
+    @property
+    def manages(self) -> bool:
+        """Has /users (and, national, /audit)."""
+        return self.role in scopes.MANAGERS
+
+
+def user_from(row) -> User:
+    return User(row.id, row.username, scopes.role_of(row.role), row.center_id, row.province_code, row.commune_code)
 
 
 def add_center(conn: Connection, center_id: str, name: str, ward: str | None = None, site: str = "main",
@@ -103,18 +114,68 @@ def _check_password(password: str) -> None:
         raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
 
 
-def add_user(conn: Connection, username: str, password: str, role: str, center_id: str | None = None) -> None:
+def _place(conn: Connection, role: str, center_id: str | None, province: str | None, commune: str | None) -> dict:
+    """The scope columns of a user with `role`, from exactly the option that role takes."""
+    given = {"--center": center_id, "--province": province, "--commune": commune}
+    wanted = {"national": None, "province": "--province", "commune": "--commune", "staff": "--center"}[role]
+    extra = [name for name, value in given.items() if value and name != wanted]
+    if extra:
+        takes = f"takes {wanted} only" if wanted else "sees every province and takes none of them"
+        raise AccountError(f"vai trò {role} không dùng {', '.join(extra)} (role {role} {takes}: "
+                           f"leave out {', '.join(extra)})")  # fmt: skip
+    if wanted and not given[wanted]:
+        what = {"--province": "its province", "--commune": "its commune or ward", "--center": "one center"}[wanted]
+        raise AccountError(f"vai trò {role} cần {wanted} (a {role} user belongs to {what}: give {wanted})")
+    if role == "province":
+        try:
+            code, _ = hierarchy.find_province(province)
+        except hierarchy.UnknownProvince as e:
+            raise AccountError(str(e)) from None
+        return {"province_code": code}
+    if role == "commune":
+        try:
+            found = hierarchy.find_commune(commune)
+        except hierarchy.UnknownCommune as e:
+            raise AccountError(str(e)) from None
+        return {"commune_code": found.code, "province_code": found.province_code}
+    if role == "staff":
+        if not conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
+            raise AccountError(f"no center {center_id!r}")
+        return {"center_id": center_id}
+    return {}
+
+
+def _within(conn: Connection, by: User, role: str, place: dict) -> None:
+    """Refuse a user above `by`'s level or outside its scope (a center out of scope is one that is not there)."""
+    if not scopes.may_grant(by, role):
+        raise AccountError(f"{by.username} không được cấp vai trò {role} (may give {', '.join(scopes.grantable(by))})")
+    if "center_id" in place:
+        seen = select(centers.c.id).where(centers.c.id == place["center_id"], scopes.centers_clause(by))
+        if not conn.execute(seen).first():
+            raise AccountError(f"no center {place['center_id']!r}")
+    elif not scopes.place_within(by, place.get("province_code"), place.get("commune_code")):
+        raise AccountError(f"ngoài phạm vi của {by.username} (outside {by.username}'s scope)")
+
+
+def add_user(conn: Connection, username: str, password: str, role: str, center_id: str | None = None,
+             province: str | None = None, commune: str | None = None, by: User | None = None) -> dict:  # fmt: skip
+    """A user with a role and its scope (server/scopes.py); `by`, when given, must be allowed to
+    make it (the /users page). Returns the scope's columns. "admin" is the old name of national."""
+    role = scopes.role_of(role)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if role == "staff" and not center_id:
-        raise AccountError("a staff user belongs to one center: give --center")
-    if center_id and not conn.execute(select(centers.c.id).where(centers.c.id == center_id)).first():
-        raise AccountError(f"no center {center_id!r}")
+    place = _place(conn, role, center_id, province, commune)
+    if by is not None:
+        _within(conn, by, role, place)
     _check_password(password)
+    if not username or len(username) > 64 or any(c <= " " or c in "\x7f/\\" for c in username):
+        raise AccountError("tên đăng nhập 1–64 ký tự, không có khoảng trắng hay / (a user name has 1 to 64 "
+                           "characters, no space, slash or control character)")  # fmt: skip
     if conn.execute(select(users.c.id).where(users.c.username == username)).first():
         raise AccountError(f"user {username!r} already exists")
     conn.execute(users.insert().values(username=username, password_hash=generate_password_hash(password),
-                                       role=role, center_id=center_id, created_at=time.time()))  # fmt: skip
+                                       role=role, created_at=time.time(), **place))  # fmt: skip
+    return place
 
 
 # Checked against for a name that does not exist, so an unknown name costs what a known one
@@ -129,7 +190,7 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
         return None
     if not check_password_hash(row.password_hash, password) or row.disabled:
         return None
-    return User(row.id, row.username, row.role, row.center_id)
+    return user_from(row)
 
 
 def _user_id(conn: Connection, username: str) -> int:

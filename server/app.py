@@ -4,6 +4,7 @@ sync       /api/v1/sync                       gateways push (token)
 auth       /login /logout /lang/<code>        users (session, CSRF)
 dashboard  / /centers/<id> /days /compare /export.* and their /api/v1 JSON
 public     /c/<center>/t/<day>/<ticket>       a citizen's ticket status
+users      /users                             managing the users of one's scope (server/scopes.py)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import apidoc, auth, dashboard, i18n, migrations, monthly_views, public, sync_api, web_sessions
+from . import apidoc, auth, dashboard, i18n, migrations, monthly_views, public, sync_api, users_page, web_sessions
 from .db import DatabaseTrouble, engine_for, sync_engine_for
 from .settings import Settings, load
 
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True, clock: Ca
     app.extensions["hangcho.tokens"] = sync_api.TokenCache()
     app.extensions["hangcho.clock"] = clock
 
-    for blueprint in (sync_api.bp, auth.bp, dashboard.bp, monthly_views.bp, public.bp):
+    for blueprint in (sync_api.bp, auth.bp, dashboard.bp, monthly_views.bp, public.bp, users_page.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
     app.jinja_env.filters["num"] = i18n.number

@@ -1,6 +1,6 @@
 """The audit log: who logged in (or failed to), changed a user or a gateway token, purged rows or
 took an export, when and from where. Written in the same transaction as the act itself, so an
-act is never without its line; read by `hangcho-server audit` and the admins' /audit page.
+act is never without its line; read by `hangcho-server audit` and the national users' /audit page.
 Kept for ever: a few hundred rows a day for a province (tries refused by the login throttle
 are not logged, so a guesser cannot grow it faster than the throttle lets them try).
 """

@@ -8,7 +8,7 @@ import click
 
 from contracts.validation import ConfigError
 
-from . import accounts, audit, migrations
+from . import accounts, audit, migrations, scopes
 from .db import DatabaseTrouble, engine_for, explain
 from .partitions import KEEP_MONTHS, MIN_KEEP_MONTHS
 from .settings import load
@@ -188,20 +188,35 @@ def revoke_gateway_cmd(config_path: Path | None, gateway_id: str, purge_since: s
 @main.command("add-user")
 @CONFIG
 @click.argument("username")
-@click.option("--role", type=click.Choice(accounts.ROLES), required=True,
-              help="admin: every center; staff: the center given by --center.")  # fmt: skip
-@click.option("--center", "center_id", default=None, help="The staff user's center.")
+@click.option("--role", type=click.Choice([*accounts.ROLES, "admin"]), required=True,
+              help="national: every province; province: the one --province names; commune: the one --commune "
+                   "names (its main center and satellites); staff: the center --center names. admin: the old "
+                   "name of national.")  # fmt: skip
+@click.option("--province", default=None, metavar="CODE|NAME",
+              help="The province user's province: 79 or 'Hồ Chí Minh'.")  # fmt: skip
+@click.option("--commune", default=None, metavar="CODE|NAME",
+              help="The commune user's commune or ward: 27427, 'Phú Định' or 'Tân Phú, Đồng Nai'.")  # fmt: skip
+@click.option("--center", "center_id", default=None, metavar="ID", help="The staff user's center.")
 @click.password_option(help="At least 10 characters (asked for when not given).")
-def add_user_cmd(config_path: Path | None, username: str, role: str, center_id: str | None, password: str) -> None:
-    """Create a dashboard user; the password is stored hashed (scrypt).
+def add_user_cmd(config_path: Path | None, username: str, role: str, province: str | None, commune: str | None,
+                 center_id: str | None, password: str) -> None:  # fmt: skip
+    """Create a dashboard user with a role and its scope; the password is stored hashed (scrypt).
+    Each role takes exactly its own option; any other, or a province or commune that is not in
+    the official list (with the closest names), is refused with one line.
 
     \b
     Example:
+      hangcho-server add-user bo-noi-vu --role national
+      hangcho-server add-user so-hcm --role province --province 79
+      hangcho-server add-user phu-dinh --role commune --commune 27427
       hangcho-server add-user lan --role staff --center xa-tan-phu
     """
-    where = f", center {center_id}" if center_id else ""
-    _account(config_path, lambda conn: accounts.add_user(conn, username, password, role, center_id),
-             ("user_added", username), lambda _: f"role {role}{where}")  # fmt: skip
+
+    def detail(place: dict) -> str:
+        return ", ".join([f"role {scopes.role_of(role)}", *(f"{k} {v}" for k, v in place.items())])
+
+    _account(config_path, lambda conn: accounts.add_user(conn, username, password, role, center_id, province, commune),
+             ("user_added", username), detail)  # fmt: skip
     click.echo(f"user {username} added")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from contracts.ids import CENTER_ID
 from contracts.sync import is_day
 
-from . import audit, reports
+from . import audit, reports, scopes
 from .auth import engine, login_required
 from .i18n import text
 from .schema import centers
@@ -54,16 +54,34 @@ def visible_center(center_id: str) -> dict:
     if not CENTER_ID.fullmatch(center_id):
         abort(404)  # not an id any center can have (and a NUL PostgreSQL cannot compare)
     with engine().connect() as conn:
-        row = conn.execute(select(centers).where(centers.c.id == center_id)).mappings().first()
-    if row is None or not g.user.sees(center_id):
-        abort(404)  # the same answer: it must not tell which center ids exist
+        query = select(centers).where(centers.c.id == center_id, scopes.centers_clause(g.user))
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        abort(404)  # the same answer for one out of scope: it must not tell which center ids exist
     return dict(row)
+
+
+def focus() -> scopes.Focus:
+    """The part of the user's scope the query asks for (?province=CODE, ?commune=CODE), the whole
+    scope without; 404 for one outside it, as for one that does not exist."""
+    found = scopes.narrowed(g.user, request.args.get("province"), request.args.get("commune"))
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.get("/")
 @login_required
 def overview_page():
-    return render_template("overview.html", interval=settings().sync_interval_s)
+    shown = focus()
+    if shown.level == "center":  # staff: its center's name above the figures
+        shown = scopes.Focus("center", shown.code, visible_center(shown.code)["name"])
+    up = None  # the way back up the hierarchy, for a user whose scope is wider than the focus
+    own = scopes.own(g.user)
+    if (shown.level, shown.code) != (own.level, own.code):
+        up = f"?province={shown.province_code}" if shown.level == "commune" and g.user.role == "national" else ""
+    return render_template("overview.html", interval=settings().sync_interval_s, focus=shown, up=up,
+                           total_word=text(scopes.total_word(shown)))  # fmt: skip
 
 
 @bp.get("/api/v1/overview")
@@ -71,7 +89,7 @@ def overview_page():
 def overview_json():
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        return jsonify(reports.overview(conn, g.user, day_from, day_to, time.time(), settings()))
+        return jsonify(reports.overview(conn, g.user, day_from, day_to, time.time(), settings(), focus()))
 
 
 @bp.get("/centers/<center_id>")
@@ -96,9 +114,11 @@ def days_page():
     center_id = request.args.get("center") or None
     center = visible_center(center_id) if center_id else None
     date_range()  # the script reads the range; a bad one is refused here as in the API
+    shown = focus()
     with engine().connect() as conn:
-        choices = reports.visible_centers(conn, g.user)
-    return render_template("days.html", center=center, choices=choices, threshold=settings().wait_p90_min)
+        choices = reports.visible_centers(conn, g.user, shown)
+    return render_template("days.html", center=center, choices=choices, threshold=settings().wait_p90_min,
+                           total_word=text(scopes.total_word(shown)))  # fmt: skip
 
 
 @bp.get("/api/v1/days")
@@ -107,8 +127,9 @@ def days_json():
     center_id = request.args.get("center")
     center = visible_center(center_id) if center_id is not None else None
     day_from, day_to = date_range()
+    shown = focus()
     with engine().connect() as conn:
-        ids = [center["id"]] if center else [c["id"] for c in reports.visible_centers(conn, g.user)]
+        ids = [center["id"]] if center else [c["id"] for c in reports.visible_centers(conn, g.user, shown)]
         body = reports.daily(conn, ids, day_from, day_to, settings())
     scope = {k: center[k] for k in ("id", "name", "ward", "site")} if center else None
     return jsonify({"center": scope, **body})
@@ -122,7 +143,7 @@ def compare_page():
         abort(400, description="service must be a code of the service catalog, as the list gives it (chung_thuc)")
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        found = reports.comparison(conn, g.user, service, day_from, day_to, settings())
+        found = reports.comparison(conn, g.user, service, day_from, day_to, settings(), focus())
     if found["rows"] is None:
         abort(404, description="no center you may see has this service")
     chart = [{"name": r["name"], "ward": r["ward"], "site": r["site"], "issued": r["issued"], "resolved": r["resolved"],
@@ -133,8 +154,9 @@ def compare_page():
 @bp.get("/audit")
 @login_required
 def audit_page():
-    """The admins' view of the audit log (staff get the 404 of a page that is not there)."""
-    if g.user.role != "admin":
+    """The national users' view of the audit log (it names every province's users and acts);
+    for anyone else it is the 404 of a page that is not there."""
+    if g.user.role != "national":
         abort(404)
     with engine().connect() as conn:
         rows = audit.latest(conn, limit=500)
@@ -164,7 +186,7 @@ def _export_header() -> list[str]:
 def export_csv():
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        rows = reports.export_rows(conn, g.user, day_from, day_to, settings())
+        rows = reports.export_rows(conn, g.user, day_from, day_to, settings(), focus())
     out = io.StringIO()
     out.write("\ufeff")  # a BOM, so Excel opens the Vietnamese names as UTF-8
     writer = csv.writer(out)
@@ -196,7 +218,7 @@ def export_xlsx():
 
     day_from, day_to = date_range()
     with engine().connect() as conn:
-        rows = reports.export_rows(conn, g.user, day_from, day_to, settings())
+        rows = reports.export_rows(conn, g.user, day_from, day_to, settings(), focus())
     header = _export_header()
     book = Workbook(write_only=True)
     book.properties.title = f"{text('sheet_title')} {day_from} – {day_to}"

@@ -94,3 +94,25 @@ def _closest(name: str, n: int = 5) -> str:
     keys = _by_name(True)
     near = difflib.get_close_matches(_key(name, True), list(keys), n=n, cutoff=0.6)
     return "; ".join(str(c) for key in near for c in keys[key][:2]) or "—"
+
+
+class UnknownProvince(ValueError):
+    """No province answers to what was given; the message says which are near."""
+
+
+def find_province(query: str | int) -> tuple[int, str]:
+    """The province (code, name) a code (79) or a name (`Hồ Chí Minh`, `Thành phố Hồ Chí Minh`,
+    `ho chi minh`) names; UnknownProvince with the closest names otherwise."""
+    text = str(query).strip()
+    names = provinces()
+    if text.isdigit():
+        if int(text) not in names:
+            raise UnknownProvince(f"không có tỉnh, thành phố mã {text} (no province with code {text})")
+        return int(text), names[int(text)]
+    for strip in (False, True):
+        matches = [(code, name) for code, name in names.items() if _key(name, strip) == _key(text, strip)]
+        if len(matches) == 1:
+            return matches[0]
+    keys = {_key(name, True): f"{name} (mã {code})" for code, name in names.items()}
+    near = "; ".join(keys[k] for k in difflib.get_close_matches(_key(text, True), list(keys), n=3, cutoff=0.5)) or "—"
+    raise UnknownProvince(f"không có tỉnh, thành phố {text!r} (no such province); gần nhất (closest): {near}")

@@ -157,6 +157,56 @@ TEXT: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
+def _rows(table: str) -> dict[str, dict[str, str]]:
+    """Words written one a line, `key | Vietnamese | English`."""
+    rows = (line.split(" | ") for line in table.strip().splitlines())
+    return {key: {"vi": vi, "en": en} for key, vi, en in rows}
+
+
+# The scopes' total rows (server/scopes.py total_word), the nation's roll-up, /users and the roles.
+TEXT |= _rows("""
+total_nation | Toàn quốc | Nation total
+total_city | Toàn thành phố | City total
+total_commune | Toàn xã | Commune total
+total_ward | Toàn phường | Ward total
+total_special | Toàn đặc khu | Special zone total
+total_center | Cả trung tâm | Center total
+provinces | Theo tỉnh, thành phố | By province
+province | Tỉnh, thành phố | Province
+unplaced | Trung tâm chưa gắn tỉnh, thành phố | Centers in no province
+back_up | Quay lên | Back up to
+nation | Toàn quốc | The nation
+users | Người dùng | Users
+role | Vai trò | Role
+role_national | Toàn quốc | National
+role_province | Cấp tỉnh | Province
+role_commune | Cấp xã | Commune
+role_staff | Cán bộ trung tâm | Center staff
+user_scope | Phạm vi | Scope
+user_state | Tình trạng | State
+active | Đang dùng | Active
+disabled | Đã khóa | Disabled
+disable | Khóa | Disable
+enable | Mở khóa | Enable
+new_password | Mật khẩu mới | New password
+set_password | Đặt mật khẩu | Set password
+add_user | Thêm người dùng | Add a user
+add | Thêm | Add
+actions | Thao tác | Actions
+you | bạn | you
+province_hint | Cho vai trò cấp tỉnh | For the province role
+commune_hint | Cấp xã: mã hoặc tên, ví dụ 27427, Phú Định | Commune role: code or name, e.g. 27427, Phú Định
+center_hint | Cho cán bộ trung tâm | For center staff
+password_hint | Ít nhất 10 ký tự | At least 10 characters
+none | — không — | — none —
+done_user_added | Đã thêm người dùng {user}. | User {user} added.
+done_user_disabled | Đã khóa {user}; {sessions} phiên đã kết thúc. | {user} disabled; {sessions} sessions ended.
+done_user_enabled | Đã mở khóa {user}. | {user} enabled.
+done_password_set | Đã đổi mật khẩu {user}; {sessions} phiên đã kết thúc. | Password changed: {user}; {sessions} ended.
+refused | Không thực hiện được | Refused
+""")
+
+
 def lang() -> str:
     return session.get("lang", "vi") if has_request_context() else "vi"
 

@@ -144,6 +144,17 @@ def _hourly_by_month(conn: Connection) -> None:
     conn.execute(text("DROP TABLE hourly_unpartitioned"))
 
 
+def _scoped_roles(conn: Connection) -> None:
+    """Scoped roles (server/scopes.py): a user's province or commune by official code; the admins
+    of before become national (every center), staff keep their center. Columns added only if
+    missing, as in step 4."""
+    have = {c["name"] for c in inspect(conn).get_columns("users")}
+    for column in ("province_code", "commune_code"):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} INTEGER"))
+    conn.execute(text("UPDATE users SET role = 'national' WHERE role = 'admin'"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _initial),
     (2, "hourly rows by day, for the province's overview", _hourly_by_day),
@@ -154,6 +165,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (7, "cancelled and unfinished tickets in the hourly buckets", _outcome_counts),
     (8, "each center's commune and province, by official code", _hierarchy),
     (9, "each hourly bucket's field in the service catalog", _catalog_field),
+    (10, "scoped roles: national, province, commune, staff", _scoped_roles),
     (11, "daily roll-ups of the hourly rows, kept at ingest", _daily_rollups),
     (12, "PostgreSQL: hourly rows partitioned by month", _hourly_by_month),
 ]
@@ -172,8 +184,7 @@ def _applied(conn: Connection) -> set[int]:
 
 
 def _version(conn: Connection) -> int:
-    """The last step up to which every step is applied (numbers are taken in blocks by whoever
-    writes a step, so the list may skip some)."""
+    """The last step up to which every step listed is applied, in the list's order."""
     applied, at = _applied(conn), 0
     for version, _, _ in MIGRATIONS:
         if version not in applied:

@@ -19,6 +19,7 @@ from sqlalchemy import ARRAY, Connection, String, any_, bindparam, cast, func, s
 from contracts.catalog import FIELD_CODE
 from contracts.sync import SERVICE_EDGES_MIN, WAIT_EDGES_MIN, quantile
 
+from . import hierarchy, scopes
 from .schema import BINS, ROLLUP_NUMBERS, centers, counter_days, hourly, snapshots
 from .schema import daily as day_table
 from .settings import Settings
@@ -116,10 +117,13 @@ def daily(conn: Connection, ids: list[str], day_from: str, day_to: str, settings
     }
 
 
-def visible_centers(conn: Connection, user) -> list[dict[str, Any]]:
-    query = select(centers).order_by(centers.c.ward, centers.c.site != "main", centers.c.name)
-    if user.role != "admin":
-        query = query.where(centers.c.id == user.center_id)
+def visible_centers(conn: Connection, user, focus: scopes.Focus | None = None) -> list[dict[str, Any]]:
+    """The centers `user` may see (server/scopes.py decides), within `focus` when given: what
+    every page, JSON answer and export lists."""
+    query = select(centers).where(scopes.centers_clause(user))
+    if focus is not None:
+        query = query.where(scopes.focus_clause(focus))
+    query = query.order_by(centers.c.ward, centers.c.site != "main", centers.c.name)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -199,9 +203,34 @@ def live(snap: Any, now: float, settings: Settings) -> dict[str, Any]:
     }
 
 
-def overview(conn: Connection, user, day_from: str, day_to: str, now: float, settings: Settings) -> dict[str, Any]:
-    """Every center the user may see, each ward's roll-up of its sites, and their total."""
-    rows = visible_centers(conn, user)
+def _provinces(rows: list[dict], totals: dict, out: list[dict], settings: Settings) -> list[dict[str, Any]]:
+    """The nation's roll-up: each of the 34 provinces (official order) with its centers summed."""
+    live_of = {r["id"]: r for r in out}
+    members = defaultdict(list)
+    for c in rows:
+        if c["province_code"] is not None:
+            members[c["province_code"]].append(c["id"])
+    listed = []
+    for code, name in hierarchy.provinces().items():
+        total = _empty()
+        for i in members[code]:
+            _add(total, totals[i])
+        m = metrics(total)
+        sites = [live_of[i] for i in members[code]]
+        listed.append({"code": code, "name": name, "centers": len(sites), **m,
+                       "breach": over(m, settings.wait_p90_min), "waiting": sum(r["waiting"] or 0 for r in sites),
+                       "stale": any(r["stale"] for r in sites)})  # fmt: skip
+    return listed
+
+
+def overview(conn: Connection, user, day_from: str, day_to: str, now: float, settings: Settings,
+             focus: scopes.Focus | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every center the user may see within the focus (its whole scope by default), each ward's
+    roll-up of its sites, and their total. The nation's focus lists its 34 provinces instead of
+    their centers (`provinces`; open one with ?province=CODE); its `centers` are those placed in
+    no province (a free-text ward), so that every center is in one list or the other."""
+    focus = focus or scopes.own(user)
+    rows = visible_centers(conn, user, focus)
     ids = [c["id"] for c in rows]
     totals, per_day = {i: _empty() for i in ids}, defaultdict(_empty)
     for r in summed(conn, ids, day_from, day_to, ("center_id",)):
@@ -209,14 +238,18 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
     for r in summed(conn, ids, day_from, day_to, ("day",)):
         _add(per_day[r["day"]], r)
     snaps = _snapshots(conn, ids)
-    out, wards, rows_of = [], defaultdict(list), defaultdict(list)
+    every, wards, rows_of = [], defaultdict(list), defaultdict(list)
     for c in rows:
         row = {"id": c["id"], "name": c["name"], "ward": c["ward"], "site": c["site"]}
         row |= metrics(totals[c["id"]]) | live(snaps.get(c["id"]), now, settings)
         row["breach"] = over(row, settings.wait_p90_min)
-        out.append(row)
-        wards[c["ward"]].append(c["id"])
-        rows_of[c["ward"]].append(row)  # by ward once: 3,321 centers would be 3,321² look-ups
+        every.append(row)
+    nation = focus.level == "nation"
+    unplaced = {c["id"] for c in rows if c["province_code"] is None}
+    out = [r for r in every if r["id"] in unplaced] if nation else every
+    for r in out:
+        wards[r["ward"]].append(r["id"])
+        rows_of[r["ward"]].append(r)  # by ward once: 3,321 centers would be 3,321² look-ups
     rollups = []
     for ward, members in wards.items():
         total = _empty()
@@ -235,16 +268,20 @@ def overview(conn: Connection, user, day_from: str, day_to: str, now: float, set
     grand = _empty()
     for i in ids:
         _add(grand, totals[i])
-    longest = [r["longest_wait_min"] for r in out if r["longest_wait_min"] is not None]
-    total = {"centers": len(out), **metrics(grand), "waiting": sum(r["waiting"] or 0 for r in out),
-             "longest_wait_min": max(longest, default=None), "counters_open": sum(r["counters_open"] or 0 for r in out),
-             "alerts": sum(len(r["alerts"]) for r in out)}  # fmt: skip
+    longest = [r["longest_wait_min"] for r in every if r["longest_wait_min"] is not None]
+    total = {"centers": len(every), **metrics(grand), "waiting": sum(r["waiting"] or 0 for r in every),
+             "longest_wait_min": max(longest, default=None),
+             "counters_open": sum(r["counters_open"] or 0 for r in every),
+             "alerts": sum(len(r["alerts"]) for r in every)}  # fmt: skip
     total["breach"] = over(total, settings.wait_p90_min)
+    scope = focus.as_json() | ({"name": rows[0]["name"]} if focus.level == "center" and rows else {})
     return {
+        "scope": scope,
         "centers": out,
-        "days": day_rows(per_day, day_from, day_to, settings.wait_p90_min),  # the province's trend
+        "provinces": _provinces(rows, totals, every, settings) if nation else None,
+        "days": day_rows(per_day, day_from, day_to, settings.wait_p90_min),  # the scope's trend
         "wards": rollups,
-        "total": total,  # every center the user may see: the province's row
+        "total": total,  # every center in the focus: the nation's, province's, commune's row
         "from": day_from,
         "to": day_to,
         "threshold_p90_min": settings.wait_p90_min,
@@ -320,14 +357,13 @@ def service_group(field: str, settings: Settings) -> tuple[str, str]:
     return field, settings.field_name(field)
 
 
-def comparison(
-    conn: Connection, user, service: str | None, day_from: str, day_to: str, settings: Settings
-) -> dict[str, Any]:
+def comparison(conn: Connection, user, service: str | None, day_from: str, day_to: str, settings: Settings,
+               focus: scopes.Focus | None = None) -> dict[str, Any]:  # fmt: skip
     """Like for like: every visible center that has one field of the service catalog, over the same days.
 
     `service` is a catalog code, or None (the first field any visible center has, in the catalog's
     order). `rows` is None when no visible center has it."""
-    rows = visible_centers(conn, user)
+    rows = visible_centers(conn, user, focus)
     groups: dict[str, dict[str, Any]] = {}
     totals = defaultdict(_empty)
     for r in summed(conn, [c["id"] for c in rows], day_from, day_to, ("center_id", "field")):
@@ -401,10 +437,11 @@ def _export_sums(conn: Connection, ids: list[str], day_from: str, day_to: str) -
     return [{"hour": None, **_unflat(r)} for r in rows]
 
 
-def export_rows(conn: Connection, user, day_from: str, day_to: str, settings: Settings) -> list[list[Any]]:
+def export_rows(conn: Connection, user, day_from: str, day_to: str, settings: Settings,
+                focus: scopes.Focus | None = None) -> list[list[Any]]:  # fmt: skip
     """The export's lines (EXPORT_COLUMNS), for CSV and Excel: per center, hour, day or month (by
     `export_grain`) and service."""
-    rows = {c["id"]: c for c in visible_centers(conn, user)}
+    rows = {c["id"]: c for c in visible_centers(conn, user, focus)}
     names = {
         cid: {w["service"]: w.get("name", "") for w in s["body"].get("waiting", [])}
         for cid, s in _snapshots(conn, list(rows)).items()

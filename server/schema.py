@@ -60,10 +60,13 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
-    Column("role", String(16), nullable=False),  # "admin" (every center) or "staff" (one center)
-    Column("center_id", String(64)),
+    Column("role", String(16), nullable=False),  # server/scopes.py ROLES: national, province, commune, staff
+    Column("center_id", String(64)),  # a staff user's center
     Column("created_at", Float, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),  # no login; its sessions were ended
+    # a province user's province; a commune user's commune and its province (migration step 10)
+    Column("province_code", Integer, nullable=True),
+    Column("commune_code", Integer, nullable=True),
 )
 
 login_throttle = Table(  # failed logins, in the database so every worker and node counts the same

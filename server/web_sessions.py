@@ -13,7 +13,7 @@ import secrets
 
 from sqlalchemy import Connection, delete, select
 
-from .accounts import User
+from .accounts import User, user_from
 from .schema import users, web_sessions
 
 IDLE_S = 30 * 60
@@ -37,7 +37,7 @@ def find(conn: Connection, sid: str, now: float) -> User | None:
     """The session's user, or None (unknown, ended, expired, or the user disabled or removed)."""
     row = conn.execute(
         select(web_sessions.c.created_at, web_sessions.c.seen_at, users.c.id, users.c.username, users.c.role,
-               users.c.center_id, users.c.disabled)
+               users.c.center_id, users.c.province_code, users.c.commune_code, users.c.disabled)
         .join(users, users.c.id == web_sessions.c.user_id)
         .where(web_sessions.c.id == _key(sid))
     ).first()  # fmt: skip
@@ -48,7 +48,7 @@ def find(conn: Connection, sid: str, now: float) -> User | None:
         return None
     if now - row.seen_at > SEEN_EVERY_S:
         conn.execute(web_sessions.update().where(web_sessions.c.id == _key(sid)).values(seen_at=now))
-    return User(row.id, row.username, row.role, row.center_id)
+    return user_from(row)
 
 
 def end(conn: Connection, sid: str) -> None:

@@ -23,7 +23,8 @@ const Dash = {
       onChange();
     });
   },
-  range() { const p = Dash.params(), q = new URLSearchParams(); for (const k of ["from", "to"]) if (p.get(k)) q.set(k, p.get(k)); return q.toString(); },
+  // The days, and the part of the user's scope the page shows (?province=, ?commune=): every link and request keeps them.
+  range() { const p = Dash.params(), q = new URLSearchParams(); for (const k of ["from", "to", "province", "commune"]) if (p.get(k)) q.set(k, p.get(k)); return q.toString(); },
   async getJSON(url) { const r = await fetch(url, {credentials: "same-origin"}); if (!r.ok) throw new Error(url + ": " + r.status); return r.json(); },
   every(seconds, fn) { fn(); return setInterval(fn, seconds * 1000); },
 };

@@ -66,18 +66,24 @@
       const age = Dash.cell(lr, r.sync_age_s === null ? WORDS.never : r.sync_age_s, "sync");
       if (r.stale) { const b = document.createElement("span"); b.className = "badge"; b.textContent = WORDS.stale; age.append(" ", b); }
     }
-    // The province's row: every center the user may see, whatever the ward filter shows.
-    const t = data.total;
-    const foot = table.tFoot; foot.replaceChildren();
-    const tr = foot.insertRow(); tr.className = "total" + (t.breach ? " breach" : "");
+    // The scope's row (Toàn quốc, Toàn tỉnh, Toàn xã …): every center in it, whatever the ward filter
+    // shows; under the centers only when they are all listed (the nation lists provinces instead).
+    const t = data.total, whole = data.centers.length === t.centers;
     const label = document.createElement("th"); label.colSpan = 2; label.scope = "row";
-    label.textContent = WORDS.total + " (" + Dash.fmt(t.centers) + ")"; tr.appendChild(label);
-    rangeRow(tr, t);
+    label.textContent = WORDS.total + " (" + Dash.fmt(t.centers) + ")";
+    const foot = table.tFoot; foot.replaceChildren();
     const lfoot = live.tFoot; lfoot.replaceChildren();
-    const lt = lfoot.insertRow(); lt.className = "total";
-    const llabel = label.cloneNode(true); lt.appendChild(llabel);
-    Dash.cell(lt, t.waiting, "waiting"); Dash.cell(lt, t.longest_wait_min, "longest"); Dash.cell(lt, t.counters_open, "open");
-    Dash.cell(lt, t.alerts || "", "alerts"); Dash.cell(lt, "");
+    if (whole) {
+      const tr = foot.insertRow(); tr.className = "total" + (t.breach ? " breach" : "");
+      tr.appendChild(label); rangeRow(tr, t);
+      const lt = lfoot.insertRow(); lt.className = "total";
+      lt.appendChild(label.cloneNode(true));
+      Dash.cell(lt, t.waiting, "waiting"); Dash.cell(lt, t.longest_wait_min, "longest"); Dash.cell(lt, t.counters_open, "open");
+      Dash.cell(lt, t.alerts || "", "alerts"); Dash.cell(lt, "");
+    }
+    provinces(t, label);
+    // At the nation's level the wards are those of the centers placed in no province: often none.
+    document.getElementById("wards-part").hidden = document.getElementById("ward-filter").hidden = !data.wards.length;
     const wards = document.getElementById("wards").tBodies[0];
     wards.replaceChildren();
     for (const w of data.wards.filter((w) => !ward || w.ward === ward)) {
@@ -85,12 +91,34 @@
       for (const v of [w.ward, w.sites, w.waiting, w.issued, w.served, w.no_show, w.cancelled, w.unfinished,
                        w.resolved_pct, w.forwarded, w.avg_wait_min, w.p90_wait_min, w.satisfaction]) Dash.cell(tr, v);
     }
-    Charts.centers(["chart-centers-issued", "chart-centers-p90"], rows, data.threshold_p90_min);
+    const placed = (data.provinces || []).filter((p) => p.centers).map((p) => ({...p, ward: p.name, site: "main"}));
+    Charts.centers(["chart-centers-issued", "chart-centers-p90"], placed.concat(rows), data.threshold_p90_min);
     Charts.trend(["chart-days-issued", "chart-days-wait"], data.days, data.threshold_p90_min);  // the province's
     for (const a of ["see-days", "export-csv", "export-xlsx"]) {
       const el = document.getElementById(a);
       el.href = el.href.split("?")[0] + "?" + Dash.range();
     }
+  }
+  // The nation's 34 provinces, each opening its own overview (?province=CODE), and the nation's row.
+  function provinces(t, label) {
+    const el = document.getElementById("provinces");
+    if (!el || !data.provinces) return;
+    document.getElementById("centers-title").hidden = data.centers.length === t.centers;
+    document.getElementById("centers-part").hidden = !data.centers.length;  // every center placed: the provinces say it all
+    const body = el.tBodies[0]; body.replaceChildren();
+    for (const p of data.provinces) {
+      const tr = body.insertRow(); tr.dataset.province = p.code;
+      tr.className = (p.breach ? "breach" : "") + (p.centers ? "" : " empty");
+      const name = document.createElement("td"), link = document.createElement("a");
+      name.className = "name"; link.href = "/?" + new URLSearchParams({...Object.fromEntries(new URLSearchParams(Dash.range())), province: p.code});
+      link.textContent = p.name; name.appendChild(link); tr.appendChild(name);
+      Dash.cell(tr, p.centers, "sites"); Dash.cell(tr, p.waiting, "waiting");
+      rangeRow(tr, p);
+    }
+    el.tFoot.replaceChildren();
+    const tr = el.tFoot.insertRow(); tr.className = "total" + (t.breach ? " breach" : "");
+    const th = label.cloneNode(true); th.colSpan = 1; tr.appendChild(th);
+    Dash.cell(tr, t.centers, "sites"); Dash.cell(tr, t.waiting, "waiting"); rangeRow(tr, t);
   }
   async function refresh() {
     try { data = await Dash.getJSON("/api/v1/overview?" + Dash.range()); render(); } catch (e) { console.warn(e); }

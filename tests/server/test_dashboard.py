@@ -419,3 +419,18 @@ def test_compare_groups_by_catalog_field_and_marks_breaches(synced, login):
     assert client.get(f"/compare?service=dat_dai&from={DAY}").status_code == 200  # in the catalog: an empty table
     assert client.get(f"/compare?service=khong_co&from={DAY}").status_code == 404  # not in the catalog
     assert client.get(f"/compare?service=B&from={DAY}").status_code == 400  # a letter means nothing across centers
+
+
+def test_a_service_name_with_a_control_character_still_exports(server_app, login):
+    """The sync API takes any text as a service's name; a sheet cannot hold a control character."""
+    now = time.time()
+    bucket = empty_bucket(DAY, 8, "A", "chung_thuc") | {"issued": 1}
+    snapshot = empty_snapshot(now, DAY) | {"waiting": [{"service": "A", "name": "Chứng\x01thực", "count": 0,
+                                                        "longest_wait_s": 0}]}  # fmt: skip
+    sync(server_app, "xa-an-binh", {"seq": 1, "buckets": [bucket], "snapshot": snapshot})
+    client = server_app.test_client()
+    login(client, "tinh")
+    answer = client.get(f"/export.xlsx?from={DAY}")
+    assert answer.status_code == 200
+    row = next(openpyxl.load_workbook(io.BytesIO(answer.get_data())).active.iter_rows(min_row=2, values_only=True))
+    assert row[7] == "Chứngthực"

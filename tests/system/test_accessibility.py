@@ -78,7 +78,8 @@ def test_the_province_pages(province, browser_page):  # noqa: F811  (the fixture
             desk.serve(1)  # B001 done: the ticket is next
         for path, what in (("/", "overview"), ("/centers/test", "center page"), ("/compare", "compare page"),
                            ("/days", "day by day"), ("/days?center=test", "a center's days"),
-                           ("/audit", "audit log")):  # fmt: skip
+                           ("/audit", "audit log"), ("/users", "users page"),
+                           ("/?province=79", "a province's overview")):  # fmt: skip
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             audited(page, f"{what} at {width} px")
