@@ -78,7 +78,7 @@ def _build() -> tuple[dict[str, Any], list[dict], str]:
         visible = reports.visible_centers(conn, g.user)
         rows = monthly.scoped(visible, **filters)
         if kind and not rows:
-            abort(404, description=f"no {kind} {value} among the centers you may see")
+            abort(404, description=f"no such {kind} among the centers you may see")  # the same for one unknown
         body = monthly.report(conn, rows, month, settings(), text("no_province"))
     body |= {"scope": {"kind": kind or "all", "value": value, "name": _scope_name(kind, value, rows)},
              "label": month.label, "previous_label": month.previous().label}  # fmt: skip

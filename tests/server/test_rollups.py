@@ -143,8 +143,8 @@ def test_a_long_export_has_a_line_per_day_or_month_whose_sums_are_the_hours(engi
                            bucket(DAYS[0], 9, issued=4, wait_hist=[0, 5] + [0] * 21),
                            bucket(DAYS[1], 8, issued=5)])  # fmt: skip
     with engine.connect() as conn:
-        rows = export_rows(conn, SimpleNamespace(role="admin", center_id=None), day_from, DAYS[1],
-                           Settings(database_url="", secret_key="x"))  # fmt: skip
+        everyone = SimpleNamespace(role="national", center_id=None, province_code=None, commune_code=None)
+        rows = export_rows(conn, everyone, day_from, DAYS[1], Settings(database_url="", secret_key="x"))
     column = {name: i for i, name in enumerate(EXPORT_COLUMNS)}
     assert export_grain(day_from, DAYS[1]) == grain and len(rows) == lines
     assert sum(r[column["issued"]] for r in rows) == 12 and sum(r[column["wait_le_1"]] for r in rows) == 2
