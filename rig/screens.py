@@ -15,6 +15,7 @@ import argparse
 import shutil
 import sys
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -63,15 +64,13 @@ def shoot(out: Path, demo_out: Path, sites, server, password: str, day: date) ->
         snap(hall, "hall", full=False)
         sign_in_visitor(console, main_site)
         console.click("#key-open")
-        expect(console.locator("#key-next")).to_be_enabled(timeout=10000)
-        console.click("#key-next")
+        call_one(console, main_site.boards["kiosk-1"])
         expect(hall.locator("#now")).to_have_class("new", timeout=5000)
         hall.evaluate(
             f"() => {{ for (const a of document.getAnimations()) {{ a.pause(); a.currentTime = {FLASH_AT_MS}; }} }}"
         )
         hall.screenshot(path=str(out / "hall-new-call.png"))
         found["hall-new-call"] = violations(hall, FLASH_AT_MS)
-        expect(console.locator("#message")).to_contain_text("Đã gọi số")
         snap(console, "console")
         ticket = console.locator("#ticket").inner_text()
         phone = page_at(PHONE)
@@ -115,6 +114,19 @@ def shoot(out: Path, demo_out: Path, sites, server, password: str, day: date) ->
         print(f"LỖI: {name}: axe-core\n{report(v)}", file=sys.stderr)
     print(f"{len(found) + 1} ảnh trong {out} (pictures)", flush=True)
     return 1 if bad else 0
+
+
+def call_one(console, kiosk) -> None:
+    """A citizen takes a number (A, which counter 2 serves first) and the visitor calls it; the
+    simulated clerks may call it first, so again until the visitor's counter holds a number."""
+    deadline = time.monotonic() + 90
+    while console.locator("#ticket").inner_text() in ("—", ""):
+        assert time.monotonic() < deadline, "the visitor's console never called a number"
+        if console.locator("#key-next").is_enabled():
+            console.click("#key-next")
+        else:
+            kiosk.press(0, hold_s=0.3)  # held long enough for a board busy on a loaded machine
+        console.wait_for_timeout(1500)  # the page's own refresh (console.js, every 3 s) tells the outcome
 
 
 def sign_in_visitor(page, site) -> None:
